@@ -1,0 +1,120 @@
+"""The Federation Partnering Agreement as issued and signed, and DCB1596 evidence."""
+
+import uuid
+from pathlib import PurePath
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from requests_app.models import FederationRequest
+
+# Bump when templates/agreements/fpa.html changes in a way that matters to what is agreed.
+CURRENT_TEMPLATE_VERSION = "FPA-2026.1"
+
+
+def _private_name(prefix: str, filename: str) -> str:
+    # Random names: nothing about the organisation or the uploader's filename reaches the disk.
+    suffix = PurePath(filename).suffix.lower()[:8]
+    return f"{prefix}/{uuid.uuid4().hex}{suffix}"
+
+
+def issued_pdf_path(instance, filename):
+    return _private_name("agreements/issued", filename)
+
+
+def signed_copy_path(instance, filename):
+    return _private_name("agreements/signed", filename)
+
+
+def evidence_path(instance, filename):
+    return _private_name("evidence", filename)
+
+
+class Agreement(models.Model):
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.PROTECT, related_name="agreements"
+    )
+    template_version = models.CharField(max_length=20, default=CURRENT_TEMPLATE_VERSION)
+    requested_at = models.DateTimeField(default=timezone.now)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    pdf = models.FileField(upload_to=issued_pdf_path, blank=True)
+    pdf_sha256 = models.CharField(max_length=64, blank=True)
+    rendered_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # Why rendering or sending stopped (a time-out, a lost permission); staff may ask again.
+    failure = models.TextField(blank=True)
+
+    signed_copy = models.FileField(upload_to=signed_copy_path, blank=True)
+    signed_copy_sha256 = models.CharField(max_length=64, blank=True)
+    signatory_name = models.CharField(max_length=200, blank=True)
+    signatory_job_title = models.CharField(max_length=200, blank=True)
+    # Staff confirm the signatory holds a Director-level role (the FPA's requirement).
+    signatory_is_director = models.BooleanField(default=False)
+    signed_on = models.DateField(null=True, blank=True)
+    received_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+
+    def __str__(self):
+        return f"FPA {self.template_version} for {self.request}"
+
+    @property
+    def download_name(self) -> str:
+        return f"{self.request.reference}-federation-partnering-agreement.pdf"
+
+
+class EvidenceCriterion(models.Model):
+    """A DCB1596 minimum information security criterion the organisation shows evidence for."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    title = models.CharField(max_length=200)
+    description = models.TextField()
+    accepted_evidence = models.TextField()
+    required = models.BooleanField(default=True)
+    position = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["position", "code"]
+        verbose_name_plural = "evidence criteria"
+
+    def __str__(self):
+        return self.title
+
+
+class EvidenceStatus(models.TextChoices):
+    PENDING = "pending", "Awaiting review"
+    VERIFIED = "verified", "Verified"
+    RETURNED = "returned", "Returned for rework"
+
+
+class EvidenceItem(models.Model):
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.PROTECT, related_name="evidence_items"
+    )
+    criterion = models.ForeignKey(EvidenceCriterion, on_delete=models.PROTECT)
+    file = models.FileField(upload_to=evidence_path)
+    original_filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        max_length=20, choices=EvidenceStatus.choices, default=EvidenceStatus.PENDING
+    )
+    verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    verified_at = models.DateTimeField(null=True, blank=True)
+    returned_reason = models.TextField(blank=True)
+    notes = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["criterion__position", "-uploaded_at"]
+
+    def __str__(self):
+        return f"{self.criterion} for {self.request}"

@@ -1,0 +1,220 @@
+"""Writes about the agreement and its evidence; each may take a request transition."""
+
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app.audit import REQUESTER_LABEL, audit
+from requests_app.errors import ActionRefused
+from requests_app.models import State
+from requests_app.outbox import enqueue_after_commit
+from requests_app.permissions import ensure_may
+from requests_app.services import apply_transition, lock_request, queue_request_email
+
+from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
+from .pdf import render_agreement_pdf, sha256_hex
+from .uploads import read_pdf_upload
+
+RENDER_TASK = "agreements.tasks.agreement_render"
+EMAIL_TASK = "agreements.tasks.agreement_email"
+
+
+def agreement_issue(*, request_id: int, actor) -> Agreement:
+    """Staff send the FPA: the worker renders it, then request_send_agreement sends it."""
+    with transaction.atomic():
+        req = lock_request(request_id)
+        ensure_may(actor, "send_agreement")
+        if req.state != State.REVIEWED:
+            raise ActionRefused(
+                f"Request {req.reference} is “{req.get_state_display()}”; an agreement is sent "
+                "only after the review."
+            )
+        if req.agreements.filter(sent_at__isnull=True, failure="").exists():
+            raise ActionRefused(
+                f"The agreement for {req.reference} is already being prepared. "
+                "It is sent as soon as it is rendered."
+            )
+        agreement = Agreement.objects.create(request=req, requested_by=actor)
+        audit(req, actor, "agreement.requested", message=f"Template {agreement.template_version}.")
+        enqueue_after_commit(RENDER_TASK, agreement_id=agreement.pk)
+    return agreement
+
+
+def agreement_render(*, agreement_id: int) -> Agreement:
+    """Render the PDF once, keep it with its SHA-256, then send it. Safe to run twice."""
+    agreement = Agreement.objects.select_related("request__organisation").get(pk=agreement_id)
+    if agreement.failure or agreement.sent_at:
+        return agreement
+    pdf_bytes = None if agreement.pdf else render_agreement_pdf(agreement)  # slow: no locks held
+    with transaction.atomic():
+        req = lock_request(agreement.request_id)
+        agreement = Agreement.objects.select_for_update().get(pk=agreement_id)
+        if not agreement.pdf:
+            agreement.pdf.save(f"{req.reference}.pdf", ContentFile(pdf_bytes), save=False)
+            agreement.pdf_sha256 = sha256_hex(pdf_bytes)
+            agreement.rendered_at = timezone.now()
+            agreement.save()
+            audit(req, None, "agreement.rendered", message=f"SHA-256 {agreement.pdf_sha256}.")
+        if req.state == State.REVIEWED and agreement.sent_at is None:
+            request_send_agreement(request_id=req.pk, actor=agreement.requested_by)
+    agreement.refresh_from_db()
+    return agreement
+
+
+def agreement_record_failure(*, agreement_id: int, reason: str) -> None:
+    """Store why an agreement could not be rendered or sent, for staff to see and retry."""
+    with transaction.atomic():
+        agreement = Agreement.objects.select_for_update().get(pk=agreement_id)
+        if agreement.sent_at:
+            return
+        agreement.failure = reason
+        agreement.save(update_fields=["failure"])
+        audit(agreement.request, None, "agreement.failed", message=reason)
+
+
+def request_send_agreement(*, request_id: int, actor):
+    """reviewed -> fpa_sent, once the current agreement's PDF is rendered; emails it."""
+    with transaction.atomic():
+        req = lock_request(request_id)
+        agreement = req.current_agreement
+        apply_transition(
+            req,
+            actor,
+            "send_agreement",
+            "request.agreement_sent",
+            message=f"FPA {agreement.template_version if agreement else ''}, "
+            f"SHA-256 {agreement.pdf_sha256 if agreement else ''}.",
+        )
+        agreement.sent_at = req.fpa_sent_at
+        agreement.save(update_fields=["sent_at"])
+        enqueue_after_commit(EMAIL_TASK, agreement_id=agreement.pk)
+    return req
+
+
+def request_record_signature(
+    *,
+    request_id: int,
+    actor,
+    signed_copy,
+    signatory_name: str,
+    signatory_job_title: str,
+    signed_on,
+    signatory_is_director: bool,
+):
+    """fpa_sent -> signed: the returned, signed copy and who signed it."""
+    ensure_may(actor, "record_signature")
+    content, digest = read_pdf_upload(signed_copy, what="signed agreement")
+    with transaction.atomic():
+        req = lock_request(request_id)
+        agreement = req.current_agreement
+        if agreement is None or req.state != State.FPA_SENT:
+            raise ActionRefused(
+                f"Request {req.reference} is “{req.get_state_display()}”; a signed copy is "
+                "recorded only while the agreement is out for signature."
+            )
+        agreement.signed_copy.save("signed.pdf", ContentFile(content), save=False)
+        agreement.signed_copy_sha256 = digest
+        agreement.signatory_name = signatory_name.strip()
+        agreement.signatory_job_title = signatory_job_title.strip()
+        agreement.signatory_is_director = signatory_is_director
+        agreement.signed_on = signed_on
+        agreement.received_at = timezone.now()
+        agreement.save()
+        apply_transition(
+            req,
+            actor,
+            "record_signature",
+            "request.signed",
+            message=f"Signed by {agreement.signatory_name}, {agreement.signatory_job_title}, "
+            f"on {signed_on:%d %B %Y}. Signed copy SHA-256 {digest}.",
+        )
+        queue_request_email(req, "signed")
+    return req
+
+
+def evidence_add(*, request_id: int, actor, criterion_id: int, upload, notes: str = ""):
+    """Store one piece of DCB1596 evidence against a criterion."""
+    ensure_may(actor, "upload_evidence")
+    content, digest = read_pdf_upload(upload, what="evidence")
+    with transaction.atomic():
+        req = lock_request(request_id)
+        if req.state not in (State.FPA_SENT, State.SIGNED):
+            raise ActionRefused(
+                f"Evidence is taken once the agreement is sent and until it is verified; "
+                f"request {req.reference} is “{req.get_state_display()}”."
+            )
+        criterion = EvidenceCriterion.objects.get(pk=criterion_id)
+        item = EvidenceItem(
+            request=req,
+            criterion=criterion,
+            original_filename=getattr(upload, "name", "evidence.pdf")[:255],
+            sha256=digest,
+            uploaded_by=actor,
+            notes=notes,
+        )
+        item.file.save("evidence.pdf", ContentFile(content), save=False)
+        item.save()
+        audit(
+            req,
+            actor,
+            "evidence.uploaded",
+            message=f"{criterion.title}: {item.original_filename} (SHA-256 {digest}).",
+            actor_label="" if actor else REQUESTER_LABEL,
+        )
+    return item
+
+
+def _lock_item_for_review(item_id: int, actor):
+    ensure_may(actor, "verify_evidence")
+    item = EvidenceItem.objects.select_related("criterion").get(pk=item_id)
+    req = lock_request(item.request_id)
+    item = EvidenceItem.objects.select_for_update().select_related("criterion").get(pk=item_id)
+    if req.state != State.SIGNED:
+        raise ActionRefused(
+            f"Evidence is reviewed once the agreement is signed; request {req.reference} is "
+            f"“{req.get_state_display()}”."
+        )
+    if item.status != EvidenceStatus.PENDING:
+        raise ActionRefused(
+            f"This evidence for “{item.criterion.title}” is already "
+            f"{item.get_status_display().lower()}."
+        )
+    return req, item
+
+
+def evidence_verify(*, item_id: int, actor, notes: str = "") -> EvidenceItem:
+    """Accept one evidence item."""
+    with transaction.atomic():
+        req, item = _lock_item_for_review(item_id, actor)
+        item.status = EvidenceStatus.VERIFIED
+        item.verified_by = actor
+        item.verified_at = timezone.now()
+        item.notes = notes or item.notes
+        item.save()
+        audit(req, actor, "evidence.verified", message=item.criterion.title)
+    return item
+
+
+def evidence_return(*, item_id: int, actor, reason: str) -> EvidenceItem:
+    """Send one evidence item back for rework; the request stays signed."""
+    if not reason.strip():
+        raise ActionRefused("Say what is wrong with the evidence; the organisation sees it.")
+    with transaction.atomic():
+        req, item = _lock_item_for_review(item_id, actor)
+        item.status = EvidenceStatus.RETURNED
+        item.returned_reason = reason.strip()
+        item.save()
+        audit(req, actor, "evidence.returned", message=f"{item.criterion.title}: {reason}")
+        queue_request_email(req, "evidence_returned", key=f"evidence_returned:{item.pk}")
+    return item
+
+
+def request_verify_evidence(*, request_id: int, actor):
+    """signed -> evidence_verified, when every required criterion has verified evidence."""
+    with transaction.atomic():
+        req = lock_request(request_id)
+        apply_transition(
+            req, actor, "verify_evidence", "request.evidence_verified", verifier=actor
+        )
+    return req
+

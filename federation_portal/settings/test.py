@@ -1,0 +1,36 @@
+"""Tests: PostgreSQL and Redis on loopback (started by scripts/test), files in a scratch folder."""
+
+import os
+import tempfile
+from pathlib import Path
+
+from .base import *  # noqa: F403
+from .base import CELERY_BEAT_SCHEDULE, env
+
+SECRET_KEY = "test-only-not-secret"
+DEBUG = False
+DATABASES = {
+    "default": env.db(
+        "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/federation_portal"
+    ),
+}
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+_SCRATCH = Path(os.environ.get("TEST_SCRATCH_DIR") or tempfile.mkdtemp(prefix="fp-test-"))
+os.environ["TEST_SCRATCH_DIR"] = str(_SCRATCH)  # the worker subprocess shares the same folder
+PRIVATE_MEDIA_ROOT = _SCRATCH / "private"
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# Mail goes to files, so a test can read what a worker process sent.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = str(_SCRATCH / "mail")
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+OUTBOX_GRACE_SECONDS = 0
+CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
+    "outbox-dispatch": {"task": "requests_app.tasks.outbox_dispatch", "schedule": 1.0},
+}

@@ -1,0 +1,70 @@
+"""Emails about a request, sent from the worker, each at most once (SentEmail keys)."""
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from .models import ContactRole, FederationRequest, SentEmail
+
+SUBJECTS = {
+    "submitted": "Your Teams federation request {ref} has been received",
+    "rejected": "Your Teams federation request {ref} has not been accepted",
+    "withdrawn": "Your Teams federation request {ref} has been withdrawn",
+    "signed": "We have received the signed agreement for {ref}",
+    "evidence_returned": "Evidence needs more work for {ref}",
+    "federated": "Your domains are federated with NHSmail ({ref})",
+}
+
+
+def status_url(req: FederationRequest) -> str:
+    return settings.SITE_URL + reverse("requests_app:status", args=[req.status_token])
+
+
+def request_recipients(req: FederationRequest) -> list[str]:
+    """The requester and the SPOC, once each."""
+    addresses = [req.requester_email]
+    addresses += [c.email for c in req.contacts.all() if c.role == ContactRole.SPOC]
+    return list(dict.fromkeys(a.lower() for a in addresses if a))
+
+
+def send_once(
+    *, key: str, req: FederationRequest, message: EmailMessage
+) -> bool:
+    """Send message unless one with key went already; False when it had."""
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                SentEmail.objects.create(
+                    key=key,
+                    request=req,
+                    recipients=", ".join(message.to),
+                    subject=message.subject,
+                )
+        except IntegrityError:
+            return False
+        # Inside the transaction: if the mail server refuses, the SentEmail row is rolled back
+        # and the task's retry sends it again.
+        message.send(fail_silently=False)
+    return True
+
+
+def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
+    """Render and send the email of this kind for the request."""
+    req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
+    context = {
+        "req": req,
+        "status_url": status_url(req),
+        "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+        "domains": [d.display_name for d in req.domains.all()],
+        "returned_items": req.evidence_items.filter(status="returned").select_related("criterion"),
+    }
+    message = EmailMessage(
+        subject=SUBJECTS[kind].format(ref=req.reference),
+        body=render_to_string(f"emails/{kind}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=request_recipients(req),
+        reply_to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(key=f"request:{req.pk}:{key}", req=req, message=message)

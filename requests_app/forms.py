@@ -1,0 +1,191 @@
+"""The request form (public, and the service desk's raise-on-behalf) and staff action forms."""
+
+import re
+
+from django import forms
+from django.utils import timezone
+
+from .domains import clean_domain_list
+from .models import ods_code_validator
+from .services import MAX_DOMAINS_PER_REQUEST, ContactDetails
+
+
+class RequestForm(forms.Form):
+    organisation_name = forms.CharField(
+        label="Organisation name",
+        max_length=200,
+        error_messages={"required": "Enter your organisation's name"},
+    )
+    ods_code = forms.CharField(
+        label="ODS code (optional)",
+        max_length=6,
+        required=False,
+        help_text="Your organisation's code in the NHS Organisation Data Service, like RR8.",
+    )
+    has_nhsmail_presence = forms.TypedChoiceField(
+        label="Does your organisation already use NHSmail?",
+        choices=[("yes", "Yes"), ("no", "No")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select yes if your organisation already uses NHSmail"},
+    )
+    domains = forms.CharField(
+        label="Domains to federate",
+        widget=forms.Textarea(attrs={"rows": 4, "spellcheck": "false", "autocapitalize": "none"}),
+        help_text="The email domains your Teams users sign in with, one per line, like "
+        "example.org.uk.",
+        error_messages={"required": "Enter at least one domain"},
+    )
+    justification = forms.CharField(
+        label="Why do you need federation?",
+        initial="Teams federation",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Say why you need federation"},
+    )
+    requester_name = forms.CharField(
+        label="Your full name", max_length=200,
+        error_messages={"required": "Enter your full name"},
+    )
+    requester_email = forms.EmailField(
+        label="Your email address",
+        error_messages={
+            "required": "Enter your email address",
+            "invalid": "Enter your email address in the correct format, like name@example.org.uk",
+        },
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for prefix, described in (("spoc", "the SPOC's"), ("technical", "the technical contact's")):
+            self.fields[f"{prefix}_name"] = forms.CharField(
+                label="Full name", max_length=200,
+                error_messages={"required": f"Enter {described} full name"},
+            )
+            self.fields[f"{prefix}_job_title"] = forms.CharField(
+                label="Job title", max_length=200,
+                error_messages={"required": f"Enter {described} job title"},
+            )
+            self.fields[f"{prefix}_email"] = forms.EmailField(
+                label="Email address",
+                error_messages={
+                    "required": f"Enter {described} email address",
+                    "invalid": f"Enter {described} email address in the correct format, "
+                    "like name@example.org.uk",
+                },
+            )
+            self.fields[f"{prefix}_phone"] = forms.CharField(
+                label="Phone number (optional)", max_length=40, required=False
+            )
+
+    def clean_ods_code(self):
+        code = self.cleaned_data["ods_code"].strip().upper()
+        if code:
+            ods_code_validator(code)
+        return code
+
+    def clean_domains(self):
+        raw = [line for line in re.split(r"[\r\n,;]+", self.cleaned_data["domains"]) if line.strip()]
+        if not raw:
+            raise forms.ValidationError("Enter at least one domain")
+        if len(raw) > MAX_DOMAINS_PER_REQUEST:
+            raise forms.ValidationError(
+                f"Enter at most {MAX_DOMAINS_PER_REQUEST} domains in one request"
+            )
+        names, errors = clean_domain_list(raw)
+        if errors:
+            raise forms.ValidationError(errors)
+        return names
+
+    def contact(self, prefix: str) -> ContactDetails:
+        data = self.cleaned_data
+        return ContactDetails(
+            name=data[f"{prefix}_name"].strip(),
+            job_title=data[f"{prefix}_job_title"].strip(),
+            email=data[f"{prefix}_email"].strip(),
+            phone=data[f"{prefix}_phone"].strip(),
+        )
+
+    def service_arguments(self) -> dict:
+        """The form's answers as request_submit's keyword arguments."""
+        data = self.cleaned_data
+        return {
+            "organisation_name": data["organisation_name"],
+            "ods_code": data["ods_code"],
+            "has_nhsmail_presence": data["has_nhsmail_presence"],
+            "domains": data["domains"],
+            "justification": data["justification"],
+            "requester_name": data["requester_name"],
+            "requester_email": data["requester_email"],
+            "spoc": self.contact("spoc"),
+            "technical_contact": self.contact("technical"),
+        }
+
+    def field_groups(self):
+        """Fields in the fieldsets the page shows, each with its legend."""
+        return [
+            ("Your organisation", ["organisation_name", "ods_code", "has_nhsmail_presence"]),
+            ("What to federate", ["domains", "justification"]),
+            ("About you", ["requester_name", "requester_email"]),
+            (
+                "Single point of contact (SPOC)",
+                ["spoc_name", "spoc_job_title", "spoc_email", "spoc_phone"],
+            ),
+            (
+                "Technical contact",
+                ["technical_name", "technical_job_title", "technical_email", "technical_phone"],
+            ),
+        ]
+
+
+class RaiseOnBehalfForm(RequestForm):
+    on_behalf_reason = forms.CharField(
+        label="Why is the service desk raising this request?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: the organisation has no NHSmail presence; ticket number.",
+    )
+
+    def service_arguments(self) -> dict:
+        return {**super().service_arguments(), "on_behalf_reason": self.cleaned_data["on_behalf_reason"]}
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Why are you withdrawing the request? (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+# -- the Feedback team's action forms (admin) -------------------------------------------------
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            ("accept", "The domains meet the initial review criteria"),
+            ("reject", "The domains do not meet the criteria: reject the request"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label="Review notes",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What was checked and what was found. If you reject, the requester sees this.",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000
+    )
+
+
+class FederateForm(forms.Form):
+    effective_date = forms.DateField(
+        label="Effective date",
+        help_text="The date the domains join the allow list (YYYY-MM-DD).",
+        initial=timezone.localdate,
+    )

@@ -1,0 +1,394 @@
+"""Organisations, federation requests and their lifecycle, the allow list, audit and outbox.
+
+Transitions here are pure: they change the state and the fields that belong to it, nothing
+else. Every write the business does goes through requests_app.services.
+"""
+
+import secrets
+
+import idna
+from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+class State(models.TextChoices):
+    SUBMITTED = "submitted", "Submitted"
+    REVIEWED = "reviewed", "Reviewed"
+    FPA_SENT = "fpa_sent", "Agreement sent"
+    SIGNED = "signed", "Agreement signed"
+    EVIDENCE_VERIFIED = "evidence_verified", "Evidence verified"
+    FEDERATED = "federated", "Federated"
+    REJECTED = "rejected", "Rejected"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+# States from which a request can still be rejected or withdrawn, and whose domains are held.
+OPEN_STATES = [
+    State.SUBMITTED,
+    State.REVIEWED,
+    State.FPA_SENT,
+    State.SIGNED,
+    State.EVIDENCE_VERIFIED,
+]
+CLOSED_STATES = [State.REJECTED, State.WITHDRAWN]
+
+
+class Channel(models.TextChoices):
+    SELF_SERVICE = "self_service", "Self-service (web form)"
+    SERVICE_DESK = "service_desk", "Raised on behalf by the service desk"
+
+
+def new_status_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# ODS codes are 3 to 6 capital letters and digits (e.g. RR8, A81001, 8J834, 0DF).
+ods_code_validator = RegexValidator(
+    r"^[A-Z0-9]{3,6}$",
+    "Enter the ODS code as 3 to 6 letters and numbers, like RR8 or A81001.",
+)
+
+
+class Organisation(models.Model):
+    name = models.CharField(max_length=200)
+    ods_code = models.CharField(
+        "ODS code", max_length=6, blank=True, db_index=True, validators=[ods_code_validator]
+    )
+    has_nhsmail_presence = models.BooleanField("has an NHSmail presence", default=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.ods_code})" if self.ods_code else self.name
+
+
+class FederationRequest(ConcurrentTransitionMixin, models.Model):
+    reference = models.CharField(max_length=12, unique=True, null=True, editable=False)
+    status_token = models.CharField(
+        max_length=64, unique=True, default=new_status_token, editable=False
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="requests"
+    )
+    channel = models.CharField(
+        max_length=20, choices=Channel.choices, default=Channel.SELF_SERVICE
+    )
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="raised_requests",
+        help_text="The service desk member who raised it on the organisation's behalf.",
+    )
+    raised_on_behalf_reason = models.TextField(blank=True)
+    requester_name = models.CharField(max_length=200)
+    requester_email = models.EmailField()
+    justification = models.TextField(default="Teams federation")
+    state = FSMField(default=State.SUBMITTED, choices=State.choices, protected=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="reviewed_requests",
+    )
+    review_notes = models.TextField(blank=True)
+    fpa_sent_at = models.DateTimeField(null=True, blank=True)
+    signed_at = models.DateTimeField(null=True, blank=True)
+    evidence_verified_at = models.DateTimeField(null=True, blank=True)
+    evidence_verified_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="evidence_verified_requests",
+    )
+    federated_at = models.DateTimeField(null=True, blank=True)
+    effective_date = models.DateField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("review_request", "Can review a federation request"),
+            ("send_agreement", "Can send the Federation Partnering Agreement"),
+            ("record_signature", "Can record the signed agreement"),
+            ("verify_evidence", "Can verify DCB1596 evidence"),
+            ("federate_request", "Can federate a request's domains"),
+            ("reject_request", "Can reject a federation request"),
+            ("withdraw_request", "Can withdraw a federation request"),
+            ("raise_on_behalf", "Can raise a request on an organisation's behalf"),
+        ]
+        constraints = [
+            # queryset.update() bypasses the protected field; the database still refuses nonsense.
+            models.CheckConstraint(
+                condition=Q(state__in=State.values), name="federationrequest_state_valid"
+            ),
+        ]
+
+    def __str__(self):
+        return self.reference or f"request {self.pk}"
+
+    # -- conditions ---------------------------------------------------------------------------
+
+    @property
+    def current_agreement(self):
+        """The latest agreement issued for this request, or None."""
+        return self.agreements.order_by("-pk").first()
+
+    def has_rendered_agreement(self) -> bool:
+        agreement = self.current_agreement
+        return bool(agreement and agreement.pdf and agreement.pdf_sha256)
+
+    def has_signed_agreement(self) -> bool:
+        agreement = self.current_agreement
+        return bool(
+            agreement
+            and agreement.signed_copy
+            and agreement.signatory_name.strip()
+            and agreement.signatory_job_title.strip()
+            and agreement.signatory_is_director
+        )
+
+    def missing_evidence(self) -> list[str]:
+        """Titles of required DCB1596 criteria without a verified evidence item."""
+        criterion_model = apps.get_model("agreements", "EvidenceCriterion")
+        verified = self.evidence_items.filter(status="verified").values("criterion_id")
+        return list(
+            criterion_model.objects.filter(required=True)
+            .exclude(pk__in=verified)
+            .order_by("position")
+            .values_list("title", flat=True)
+        )
+
+    def has_all_evidence_verified(self) -> bool:
+        return not self.missing_evidence()
+
+    # -- transitions (state and its own fields only) ------------------------------------------
+
+    @transition(field=state, source=State.SUBMITTED, target=State.REVIEWED)
+    def review(self, *, reviewer, notes: str):
+        self.reviewed_at = timezone.now()
+        self.reviewed_by = reviewer
+        self.review_notes = notes
+
+    @transition(
+        field=state,
+        source=State.REVIEWED,
+        target=State.FPA_SENT,
+        conditions=[has_rendered_agreement],
+    )
+    def send_agreement(self):
+        self.fpa_sent_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.FPA_SENT,
+        target=State.SIGNED,
+        conditions=[has_signed_agreement],
+    )
+    def record_signature(self):
+        self.signed_at = timezone.now()
+
+    @transition(
+        field=state,
+        source=State.SIGNED,
+        target=State.EVIDENCE_VERIFIED,
+        conditions=[has_all_evidence_verified],
+    )
+    def verify_evidence(self, *, verifier):
+        self.evidence_verified_at = timezone.now()
+        self.evidence_verified_by = verifier
+
+    @transition(field=state, source=State.EVIDENCE_VERIFIED, target=State.FEDERATED)
+    def federate(self, *, effective_date):
+        self.federated_at = timezone.now()
+        self.effective_date = effective_date
+
+    @transition(field=state, source=OPEN_STATES, target=State.REJECTED)
+    def reject(self, *, reason: str):
+        self.closed_at = timezone.now()
+        self.closed_reason = reason
+
+    @transition(field=state, source=OPEN_STATES, target=State.WITHDRAWN)
+    def withdraw(self, *, reason: str):
+        self.closed_at = timezone.now()
+        self.closed_reason = reason
+
+
+def domain_unicode(name: str) -> str:
+    """The domain as people read it (U-label form); the A-label is what is stored."""
+    try:
+        return idna.decode(name)
+    except idna.IDNAError:
+        return name
+
+
+class RequestedDomain(models.Model):
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.CASCADE, related_name="domains"
+    )
+    name = models.CharField("domain (A-label)", max_length=253)
+    # True while the request is open or federated: a domain may be in one live request only.
+    is_live = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name"], condition=Q(is_live=True), name="requesteddomain_one_live"
+            ),
+        ]
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self) -> str:
+        return domain_unicode(self.name)
+
+
+class ContactRole(models.TextChoices):
+    SPOC = "spoc", "Single point of contact (SPOC)"
+    TECHNICAL = "technical", "Technical contact"
+    SIGNATORY = "signatory", "Signatory"
+
+
+class Contact(models.Model):
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.CASCADE, related_name="contacts"
+    )
+    role = models.CharField(max_length=20, choices=ContactRole.choices)
+    name = models.CharField(max_length=200)
+    job_title = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+
+    class Meta:
+        ordering = ["role", "name"]
+
+    def __str__(self):
+        return f"{self.name} ({self.get_role_display()})"
+
+
+class AllowListEntry(models.Model):
+    """A domain on NHSmail's allow list, from a federated request or imported from before."""
+
+    domain = models.CharField("domain (A-label)", max_length=253, unique=True)
+    request = models.ForeignKey(
+        FederationRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="allow_list_entries",
+    )
+    effective_date = models.DateField()
+    added_at = models.DateTimeField(default=timezone.now)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    source = models.CharField(
+        max_length=20, choices=[("portal", "Federated in the portal"), ("import", "Imported")]
+    )
+
+    class Meta:
+        ordering = ["domain"]
+        verbose_name = "allow list entry"
+        verbose_name_plural = "allow list"
+
+    def __str__(self):
+        return domain_unicode(self.domain)
+
+    @property
+    def display_name(self) -> str:
+        return domain_unicode(self.domain)
+
+
+class AuditEvent(models.Model):
+    """Append-only: written by services in the same transaction as the change it records."""
+
+    request = models.ForeignKey(
+        FederationRequest,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="audit_events",
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT
+    )
+    # Who acted when there is no user: "requester (status link)", "system".
+    actor_label = models.CharField(max_length=200)
+    action = models.CharField(max_length=64, db_index=True)
+    from_state = models.CharField(max_length=32, blank=True)
+    to_state = models.CharField(max_length=32, blank=True)
+    message = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self):
+        return f"{self.action} by {self.actor_label} at {self.created_at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValidationError("Audit events cannot be changed.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise ValidationError("Audit events cannot be deleted.")
+
+
+class OutboxMessage(models.Model):
+    """A Celery job written in the same transaction as the change that needs it.
+
+    Published right after commit; the beat sweeper republishes any row a broker outage left
+    behind, so a job queued while Redis is down runs once Redis is back.
+    """
+
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.task_name}({self.kwargs})"
+
+
+class SentEmail(models.Model):
+    """One row per email sent, keyed so a retried or repeated task sends it only once."""
+
+    key = models.CharField(max_length=200, unique=True)
+    request = models.ForeignKey(
+        FederationRequest, null=True, on_delete=models.CASCADE, related_name="sent_emails"
+    )
+    recipients = models.TextField()
+    subject = models.CharField(max_length=300)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at"]
+
+    def __str__(self):
+        return f"{self.subject} to {self.recipients}"

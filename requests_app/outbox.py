@@ -1,0 +1,61 @@
+"""Jobs for the worker, written in the caller's transaction and published after it commits.
+
+Celery's delay_on_commit alone loses the job when Redis is down at that moment; a row here is
+kept until a publish succeeds, and the beat task outbox_dispatch retries what is left.
+"""
+
+import logging
+from datetime import timedelta
+
+from celery import current_app
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from .models import OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+def enqueue_after_commit(task_name: str, **kwargs) -> OutboxMessage:
+    """Queue task_name(**kwargs) to run once the current transaction commits."""
+    message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs)
+    transaction.on_commit(lambda: publish(message.pk))
+    return message
+
+
+def publish(message_id: int) -> bool:
+    """Hand one outbox row to the broker; False (and the row kept) when the broker is away."""
+    with transaction.atomic():
+        message = (
+            OutboxMessage.objects.select_for_update(skip_locked=True)
+            .filter(pk=message_id, dispatched_at__isnull=True)
+            .first()
+        )
+        if message is None:  # already published, or another process is publishing it
+            return False
+        try:
+            current_app.send_task(message.task_name, kwargs=message.kwargs, retry=False)
+        except Exception as error:  # any broker failure: keep the row for the sweeper
+            message.attempts += 1
+            message.last_error = f"{type(error).__name__}: {error}"[:2000]
+            message.save(update_fields=["attempts", "last_error"])
+            logger.warning("outbox %s not published yet: %s", message.pk, message.last_error)
+            return False
+        message.dispatched_at = timezone.now()
+        message.save(update_fields=["dispatched_at"])
+        return True
+
+
+def dispatch_pending(limit: int = 500) -> int:
+    """Publish rows whose on-commit publish failed; returns how many went out."""
+    cutoff = timezone.now() - timedelta(seconds=settings.OUTBOX_GRACE_SECONDS)
+    pending = OutboxMessage.objects.filter(
+        dispatched_at__isnull=True, created_at__lte=cutoff
+    ).values_list("pk", flat=True)[:limit]
+    published = 0
+    for message_id in list(pending):
+        if not publish(message_id):
+            break  # the broker is still away; try again on the next sweep
+        published += 1
+    return published

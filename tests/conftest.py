@@ -1,0 +1,101 @@
+"""Shared fixtures: staff users, a real Celery worker on Redis, the sent-mail folder."""
+
+import os
+import subprocess
+import sys
+import time
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: str = "condition"):
+    """Poll predicate until it returns something truthy; fail the test after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(interval)
+    pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+
+def sent_mail() -> list:
+    """Every email the file backend wrote (this process's and the worker's), oldest first."""
+    folder = Path(settings.EMAIL_FILE_PATH)
+    messages = []
+    for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime) if folder.exists() else []:
+        for chunk in path.read_bytes().split(b"-" * 79 + b"\n"):
+            if chunk.strip():
+                messages.append(message_from_bytes(chunk, policy=default_policy))
+    return messages
+
+
+@pytest.fixture
+def feedback_user(db):
+    return UserFactory(username="fiona.feedback", groups=["Feedback team"])
+
+
+@pytest.fixture
+def service_desk_user(db):
+    return UserFactory(username="sid.servicedesk", groups=["Service desk"])
+
+
+@pytest.fixture
+def outsider_user(db):
+    """A staff account in no group: may sign in to the admin, may do nothing."""
+    return UserFactory(username="olly.outsider")
+
+
+def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None = None):
+    """A real Celery worker (with embedded beat for the outbox sweeper) as a subprocess."""
+    scratch = Path(os.environ["TEST_SCRATCH_DIR"])
+    log_path = scratch / f"worker-{time.monotonic_ns()}.log"
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "federation_portal.settings.test",
+        "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{database_name}",
+        "CELERY_BROKER_URL": broker_url,
+        **(extra_env or {}),
+    }
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "federation_portal", "worker", "--beat",
+            "-s", str(scratch / f"beat-{time.monotonic_ns()}"), "-Q", "default,pdf",
+            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
+        ],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    wait_for(lambda: "ready." in log_path.read_text(), timeout=60, what="the Celery worker")
+    return process, log_path
+
+
+def stop_worker(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker):
+    """One worker for the session, on the test database; tests using it need transaction=True."""
+    broker_url = settings.CELERY_BROKER_URL
+    redis.Redis.from_url(broker_url).flushdb()
+    process, log_path = start_worker(
+        broker_url=broker_url, database_name=settings.DATABASES["default"]["NAME"]
+    )
+    yield log_path
+    stop_worker(process)

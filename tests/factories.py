@@ -1,0 +1,93 @@
+"""factory_boy factories; a request can be built straight into any state for tests."""
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from agreements.models import Agreement, EvidenceCriterion, EvidenceItem
+from requests_app.models import (
+    Contact,
+    ContactRole,
+    FederationRequest,
+    Organisation,
+    RequestedDomain,
+    State,
+)
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@nhs.net")
+    is_staff = True
+    password = factory.django.Password("correct-horse-battery")
+
+    @factory.post_generation
+    def groups(self, create, extracted, **kwargs):
+        for name in extracted or []:
+            self.groups.add(Group.objects.get(name=name))
+
+
+class OrganisationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organisation
+
+    name = factory.Sequence(lambda n: f"Example Health Partner {n}")
+    ods_code = factory.Sequence(lambda n: f"X{n:04d}")
+    has_nhsmail_presence = False
+
+
+class FederationRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = FederationRequest
+
+    organisation = factory.SubFactory(OrganisationFactory)
+    requester_name = "Robin Requester"
+    requester_email = factory.Sequence(lambda n: f"requester{n}@partner{n}.example")
+    state = State.SUBMITTED
+
+    @factory.post_generation
+    def reference(self, create, extracted, **kwargs):
+        self.reference = extracted or f"FR-{self.pk:06d}"
+        FederationRequest.objects.filter(pk=self.pk).update(reference=self.reference)
+
+    @factory.post_generation
+    def domains(self, create, extracted, **kwargs):
+        names = extracted if extracted is not None else [f"partner{self.pk}.example.org.uk"]
+        for name in names:
+            RequestedDomain.objects.create(request=self, name=name)
+
+    @factory.post_generation
+    def contacts(self, create, extracted, **kwargs):
+        if extracted is False:
+            return
+        Contact.objects.create(
+            request=self, role=ContactRole.SPOC, name="Sam Spoc", job_title="IT Manager",
+            email=f"spoc{self.pk}@partner.example", phone="01234 567890",
+        )
+        Contact.objects.create(
+            request=self, role=ContactRole.TECHNICAL, name="Tess Tech",
+            job_title="Teams Administrator", email=f"tech{self.pk}@partner.example",
+        )
+
+
+class AgreementFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Agreement
+
+    request = factory.SubFactory(FederationRequestFactory)
+    requested_by = factory.SubFactory(UserFactory)
+
+
+class EvidenceItemFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = EvidenceItem
+
+    request = factory.SubFactory(FederationRequestFactory)
+    criterion = factory.LazyFunction(lambda: EvidenceCriterion.objects.first())
+    file = factory.django.FileField(filename="evidence.pdf", data=b"%PDF-1.4 test")
+    original_filename = "evidence.pdf"
+    sha256 = "0" * 64
