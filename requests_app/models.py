@@ -346,6 +346,10 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.action} by {self.actor_label} at {self.created_at:%Y-%m-%d %H:%M}"
 
+    @property
+    def to_state_label(self) -> str:
+        return State(self.to_state).label if self.to_state in State.values else self.to_state
+
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValidationError("Audit events cannot be changed.")

@@ -1,0 +1,38 @@
+"""Staff forms for the agreement and its evidence (admin)."""
+
+from django import forms
+from django.conf import settings
+
+from .models import EvidenceCriterion
+
+
+class PdfField(forms.FileField):
+    """A file field that refuses an oversized upload before anything else looks at it."""
+
+    def validate(self, value):
+        super().validate(value)
+        if value and value.size > settings.UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                f"The file must be smaller than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
+            )
+
+
+class SignatureForm(forms.Form):
+    signed_copy = PdfField(label="Signed agreement (PDF)")
+    signatory_name = forms.CharField(label="Signatory's full name", max_length=200)
+    signatory_job_title = forms.CharField(label="Signatory's job title", max_length=200)
+    signed_on = forms.DateField(label="Signed on (YYYY-MM-DD)")
+    signatory_is_director = forms.BooleanField(
+        label="I have checked that the signatory holds a Director-level role",
+        error_messages={"required": "The agreement must be signed at Director level."},
+    )
+
+
+class EvidenceForm(forms.Form):
+    criterion = forms.ModelChoiceField(
+        label="DCB1596 criterion", queryset=EvidenceCriterion.objects.all()
+    )
+    file = PdfField(label="Evidence (PDF)")
+    notes = forms.CharField(
+        label="Notes (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

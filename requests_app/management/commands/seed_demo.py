@@ -1,0 +1,54 @@
+"""Demo data for the local run: staff logins (printed) and a few requests to work on."""
+
+import secrets
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand
+
+from requests_app import services
+from requests_app.models import FederationRequest
+
+DEMO_REQUESTS = [
+    ("Northshire Community Care CIC", "", ["northshire-care.example.org.uk"]),
+    ("Riverside Hospice", "RH123", ["riverside-hospice.example.org.uk", "rh-staff.example.com"]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo staff users (new passwords each run, printed) and demo requests."
+
+    def handle(self, *args, **options):
+        logins = []
+        for username, group in (("feedback", "Feedback team"), ("servicedesk", "Service desk")):
+            user, _ = get_user_model().objects.get_or_create(
+                username=username, defaults={"email": f"{username}@nhs.net"}
+            )
+            password = secrets.token_urlsafe(12)
+            user.is_staff = True
+            user.set_password(password)
+            user.save()
+            user.groups.add(Group.objects.get(name=group))
+            logins.append((group, username, password))
+
+        if not FederationRequest.objects.exists():
+            for name, ods_code, domains in DEMO_REQUESTS:
+                contact = services.ContactDetails(
+                    name="Alex Example", job_title="Head of IT", email=f"it@{domains[0]}"
+                )
+                services.request_submit(
+                    organisation_name=name,
+                    ods_code=ods_code,
+                    has_nhsmail_presence=bool(ods_code),
+                    domains=domains,
+                    justification="Teams federation",
+                    requester_name="Alex Example",
+                    requester_email=f"alex@{domains[0]}",
+                    spoc=contact,
+                    technical_contact=contact,
+                )
+
+        self.stdout.write("\nStaff sign-in at http://127.0.0.1:8000/admin/")
+        for group, username, password in logins:
+            self.stdout.write(f"  {group}: username {username}  password {password}")
+        self.stdout.write("")
