@@ -159,7 +159,7 @@ def _render_teams_powershell(rows: list[AllowListRow]) -> tuple[str, list[str]]:
             "list: Teams will not take them all."
         )
         warnings.append(warning)
-        lines.append(f"# WARNING: {warning}")
+        pass
     lines.append("$list = New-Object Collections.Generic.List[String]")
     lines.extend(f'$list.Add("{row.domain}")' for row in rows)
     lines.append("Set-CsTenantFederationConfiguration -AllowedDomainsAsAList @{Add=$list}")

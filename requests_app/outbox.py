@@ -35,7 +35,11 @@ def publish(message_id: int) -> bool:
         if message is None:  # already published, or another process is publishing it
             return False
         try:
-            current_app.send_task(message.task_name, kwargs=message.kwargs, retry=False)
+            # A fresh connection each time: after a Redis restart a pooled one may be stale.
+            with current_app.connection_for_write() as connection:
+                current_app.send_task(
+                    message.task_name, kwargs=message.kwargs, retry=False, connection=connection
+                )
         except Exception as error:  # any broker failure: keep the row for the sweeper
             message.attempts += 1
             message.last_error = f"{type(error).__name__}: {error}"[:2000]

@@ -89,9 +89,13 @@ def stop_worker(process) -> None:
         process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def celery_worker_process(django_db_setup, django_db_blocker):
-    """One worker for the session, on the test database; tests using it need transaction=True."""
+    """A worker for the module, on the test database; tests using it need transaction=True.
+
+    Module-scoped so that a module can run without it (the broker outage test, whose own
+    worker must be the only one sweeping the outbox).
+    """
     broker_url = settings.CELERY_BROKER_URL
     redis.Redis.from_url(broker_url).flushdb()
     process, log_path = start_worker(

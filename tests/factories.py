@@ -19,6 +19,7 @@ class UserFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
+        skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user{n}")
     email = factory.LazyAttribute(lambda u: f"{u.username}@nhs.net")
@@ -43,6 +44,7 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
 class FederationRequestFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = FederationRequest
+        skip_postgeneration_save = True
 
     organisation = factory.SubFactory(OrganisationFactory)
     requester_name = "Robin Requester"

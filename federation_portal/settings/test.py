@@ -14,6 +14,8 @@ DATABASES = {
         "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/federation_portal"
     ),
 }
+# One test database per pytest process, so runs side by side do not drop each other's.
+DATABASES["default"]["TEST"] = {"NAME": f"test_federation_portal_{os.getpid()}"}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
 _SCRATCH = Path(os.environ.get("TEST_SCRATCH_DIR") or tempfile.mkdtemp(prefix="fp-test-"))
 os.environ["TEST_SCRATCH_DIR"] = str(_SCRATCH)  # the worker subprocess shares the same folder

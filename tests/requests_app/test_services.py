@@ -1,0 +1,551 @@
+"""The lifecycle services in requests_app.services: submit, review, reject, withdraw, federate."""
+
+import contextlib
+import datetime
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from requests_app import outbox
+from requests_app.audit import REQUESTER_LABEL
+from requests_app.domains import clean_domain
+from requests_app.errors import ActionRefused
+from requests_app.models import (
+    AllowListEntry,
+    AuditEvent,
+    Channel,
+    ContactRole,
+    FederationRequest,
+    Organisation,
+    OutboxMessage,
+    RequestedDomain,
+    State,
+)
+from requests_app.services import (
+    SEND_EMAIL_TASK,
+    ContactDetails,
+    request_federate,
+    request_reject,
+    request_review,
+    request_submit,
+    request_withdraw,
+)
+from tests.factories import FederationRequestFactory, OrganisationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+UNPRIVILEGED = ["outsider_user", "service_desk_user"]
+OPEN = [State.SUBMITTED, State.REVIEWED, State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED]
+NOT_OPEN = [State.FEDERATED, State.REJECTED, State.WITHDRAWN]
+
+
+def reload(req) -> FederationRequest:
+    # The state field is protected: refresh_from_db() would refuse to set it.
+    return FederationRequest.objects.get(pk=req.pk)
+
+
+def audit_trail(req) -> list[tuple]:
+    return [
+        (event.action, event.from_state, event.to_state, event.actor)
+        for event in AuditEvent.objects.filter(request_id=req.pk).order_by("pk")
+    ]
+
+
+def outbox_rows() -> list[tuple]:
+    return [(row.task_name, row.kwargs) for row in OutboxMessage.objects.order_by("pk")]
+
+
+def email_job(req, kind: str, key: str = "") -> tuple:
+    return (SEND_EMAIL_TASK, {"request_id": req.pk, "kind": kind, "key": key or kind})
+
+
+def assert_untouched(req, state):
+    """Nothing a person could see changed: same state, no audit event, no job queued."""
+    assert reload(req).state == state
+    assert audit_trail(req) == []
+    assert OutboxMessage.objects.count() == 0
+
+
+# -- request_submit ------------------------------------------------------------------------------
+
+
+def submission(**overrides) -> dict:
+    values = {
+        "organisation_name": "  Example Community Hospice ",
+        "ods_code": " abc12 ",
+        "has_nhsmail_presence": False,
+        "domains": ["Hospice.Example.org.uk.", "BÜCHER.example.org.uk"],
+        "justification": "  Teams calls with the ward team  ",
+        "requester_name": " Robin Requester ",
+        "requester_email": " robin@hospice.example.org.uk ",
+        "spoc": ContactDetails("Sam Spoc", "IT Manager", "sam@hospice.example.org.uk", "0123"),
+        "technical_contact": ContactDetails(
+            "Tess Tech", "Teams Administrator", "tess@hospice.example.org.uk"
+        ),
+    }
+    values.update(overrides)
+    return values
+
+
+def test_public_submission_records_the_request_with_its_domains_and_contacts():
+    req = request_submit(**submission())
+
+    req = reload(req)
+    assert req.state == State.SUBMITTED
+    assert req.channel == Channel.SELF_SERVICE
+    assert req.raised_by is None
+    assert req.reference == f"FR-{req.pk:06d}"
+    assert req.requester_name == "Robin Requester"
+    assert req.requester_email == "robin@hospice.example.org.uk"
+    assert req.justification == "Teams calls with the ward team"
+    assert req.organisation.name == "Example Community Hospice"
+    assert req.organisation.ods_code == "ABC12"
+    assert sorted(req.domains.values_list("name", "is_live")) == [
+        ("hospice.example.org.uk", True),
+        ("xn--bcher-kva.example.org.uk", True),
+    ]
+    assert sorted(req.contacts.values_list("role", "name")) == [
+        (ContactRole.SPOC, "Sam Spoc"),
+        (ContactRole.TECHNICAL, "Tess Tech"),
+    ]
+
+
+def test_public_submission_is_audited_as_the_requester_and_queues_the_confirmation_email():
+    req = request_submit(**submission())
+
+    assert audit_trail(req) == [("request.submitted", "", State.SUBMITTED, None)]
+    event = AuditEvent.objects.get(request=req)
+    assert event.actor_label == "Robin Requester <robin@hospice.example.org.uk>"
+    assert "Self-service" in event.message
+    assert "hospice.example.org.uk" in event.message
+    assert outbox_rows() == [email_job(req, "submitted")]
+
+
+def test_the_service_desk_raises_a_request_on_an_organisations_behalf(service_desk_user):
+    req = request_submit(
+        **submission(), actor=service_desk_user, on_behalf_reason="  No NHSmail presence. "
+    )
+
+    req = reload(req)
+    assert req.channel == Channel.SERVICE_DESK
+    assert req.raised_by == service_desk_user
+    assert req.raised_on_behalf_reason == "No NHSmail presence."
+    assert audit_trail(req) == [("request.submitted", "", State.SUBMITTED, service_desk_user)]
+    assert AuditEvent.objects.get(request=req).actor_label == "sid.servicedesk"
+    assert outbox_rows() == [email_job(req, "submitted")]
+
+
+def test_the_service_desk_must_say_why_it_raises_a_request(service_desk_user):
+    with pytest.raises(ActionRefused, match="Say why the service desk is raising"):
+        request_submit(**submission(), actor=service_desk_user, on_behalf_reason="   ")
+    assert FederationRequest.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize("who", ["outsider_user", "feedback_user"])
+def test_only_the_service_desk_may_raise_a_request_on_behalf(request, who):
+    actor = request.getfixturevalue(who)
+    with pytest.raises(ActionRefused, match="do not have permission to raise requests"):
+        request_submit(**submission(), actor=actor, on_behalf_reason="Asked by phone.")
+    assert FederationRequest.objects.count() == 0
+    assert Organisation.objects.count() == 0
+    assert AuditEvent.objects.count() == 0
+
+
+def test_submission_with_refused_domains_records_nothing_and_says_why():
+    AllowListEntry.objects.create(
+        domain="federated.example.org.uk", effective_date="2025-01-01", source="import"
+    )
+    with pytest.raises(ActionRefused) as refusal:
+        request_submit(**submission(domains=["federated.example.org.uk", "co.uk", "ok.example"]))
+    message = str(refusal.value)
+    assert "already federated" in message
+    assert "public suffix" in message
+    assert FederationRequest.objects.count() == 0
+    assert Organisation.objects.count() == 0
+    assert RequestedDomain.objects.count() == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_submission_of_a_domain_held_by_an_open_request_is_refused_naming_it():
+    holder = FederationRequestFactory(domains=["held.example.org.uk"])
+    with pytest.raises(ActionRefused) as refusal:
+        request_submit(**submission(domains=["HELD.example.org.uk"]))
+    assert holder.reference in str(refusal.value)
+    assert FederationRequest.objects.count() == 1
+
+
+def test_submission_needs_a_domain_and_at_most_fifty():
+    with pytest.raises(ActionRefused, match="Enter at least one domain"):
+        request_submit(**submission(domains=[]))
+    too_many = [f"site{n}.example.org.uk" for n in range(51)]
+    with pytest.raises(ActionRefused, match="at most 50 domains"):
+        request_submit(**submission(domains=too_many))
+    assert FederationRequest.objects.count() == 0
+
+
+def test_fifty_domains_are_accepted():
+    req = request_submit(**submission(domains=[f"site{n}.example.org.uk" for n in range(50)]))
+    assert req.domains.count() == 50
+
+
+def test_submission_with_a_malformed_ods_code_is_refused_saying_what_it_looks_like():
+    with pytest.raises(ActionRefused, match="3 to 6 letters and numbers"):
+        request_submit(**submission(ods_code="AB-12"))
+    assert FederationRequest.objects.count() == 0
+    assert Organisation.objects.count() == 0
+
+
+def test_a_known_ods_code_reuses_the_organisation():
+    existing = OrganisationFactory(name="Example Community Hospice", ods_code="ABC12")
+    req = request_submit(**submission(ods_code="abc12"))
+    assert req.organisation == existing
+    assert Organisation.objects.count() == 1
+
+
+def test_a_domain_freed_by_rejection_can_be_requested_again(feedback_user):
+    first = request_submit(**submission(domains=["hospice.example.org.uk"]))
+    request_reject(request_id=first.pk, actor=feedback_user, reason="Not an NHS partner.")
+
+    second = request_submit(**submission(domains=["hospice.example.org.uk"]))
+
+    assert RequestedDomain.objects.get(request=first).is_live is False
+    assert RequestedDomain.objects.get(request=second).is_live is True
+
+
+# -- request_review ------------------------------------------------------------------------------
+
+
+def test_review_moves_the_request_on_and_records_who_reviewed_it(feedback_user):
+    req = FederationRequestFactory()
+
+    request_review(request_id=req.pk, actor=feedback_user, notes="DNS and ODS checked.")
+
+    req = reload(req)
+    assert req.state == State.REVIEWED
+    assert req.reviewed_by == feedback_user
+    assert req.review_notes == "DNS and ODS checked."
+    assert timezone.now() - req.reviewed_at < datetime.timedelta(minutes=1)
+    assert audit_trail(req) == [
+        ("request.reviewed", State.SUBMITTED, State.REVIEWED, feedback_user)
+    ]
+    event = AuditEvent.objects.get(request=req)
+    assert event.actor_label == "fiona.feedback"
+    assert event.message == "DNS and ODS checked."
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_review_needs_notes(feedback_user):
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="Write the review notes"):
+        request_review(request_id=req.pk, actor=feedback_user, notes="  ")
+    assert_untouched(req, State.SUBMITTED)
+
+
+@pytest.mark.parametrize("who", UNPRIVILEGED)
+def test_review_is_refused_without_permission(request, who):
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="do not have permission to review requests"):
+        request_review(request_id=req.pk, actor=request.getfixturevalue(who), notes="Looks fine.")
+    assert_untouched(req, State.SUBMITTED)
+
+
+def test_a_deactivated_feedback_team_member_may_not_review():
+    former = UserFactory(username="former.member", groups=["Feedback team"], is_active=False)
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="do not have permission"):
+        request_review(request_id=req.pk, actor=former, notes="Looks fine.")
+    assert_untouched(req, State.SUBMITTED)
+
+
+@pytest.mark.parametrize("state", [s for s in State if s != State.SUBMITTED])
+def test_review_is_refused_from_any_other_state_naming_it(feedback_user, state):
+    req = FederationRequestFactory(state=state)
+    with pytest.raises(ActionRefused) as refusal:
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    message = str(refusal.value)
+    assert f"Request {req.reference} is now “{state.label}”" in message
+    assert "cannot be reviewed" in message
+    assert_untouched(req, state)
+
+
+def test_acting_on_a_request_that_does_not_exist_is_refused_in_words(feedback_user):
+    with pytest.raises(ActionRefused, match="That request does not exist"):
+        request_review(request_id=999_999, actor=feedback_user, notes="Looks fine.")
+
+
+# -- request_reject ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", OPEN)
+def test_reject_closes_the_request_frees_its_domains_and_emails(feedback_user, state):
+    req = FederationRequestFactory(state=state, domains=["a.example.org.uk", "b.example.org.uk"])
+
+    request_reject(request_id=req.pk, actor=feedback_user, reason="DMARC is p=none.")
+
+    req = reload(req)
+    assert req.state == State.REJECTED
+    assert req.closed_reason == "DMARC is p=none."
+    assert timezone.now() - req.closed_at < datetime.timedelta(minutes=1)
+    assert list(req.domains.values_list("is_live", flat=True)) == [False, False]
+    assert clean_domain("a.example.org.uk") == "a.example.org.uk"
+    assert audit_trail(req) == [("request.rejected", state, State.REJECTED, feedback_user)]
+    assert AuditEvent.objects.get(request=req).message == "DMARC is p=none."
+    assert outbox_rows() == [email_job(req, "rejected")]
+
+
+def test_reject_needs_a_reason_the_requester_will_see(feedback_user):
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="Give the reason for rejecting"):
+        request_reject(request_id=req.pk, actor=feedback_user, reason=" ")
+    assert_untouched(req, State.SUBMITTED)
+    assert req.domains.get().is_live is True
+
+
+@pytest.mark.parametrize("who", UNPRIVILEGED)
+def test_reject_is_refused_without_permission(request, who):
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="do not have permission to reject requests"):
+        request_reject(request_id=req.pk, actor=request.getfixturevalue(who), reason="No.")
+    assert_untouched(req, State.SUBMITTED)
+    assert req.domains.get().is_live is True
+
+
+def test_the_requester_cannot_reject_through_the_status_link():
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="do not have permission"):
+        request_reject(request_id=req.pk, actor=None, reason="Changed my mind.")
+    assert_untouched(req, State.SUBMITTED)
+
+
+@pytest.mark.parametrize("state", NOT_OPEN)
+def test_reject_is_refused_once_the_request_is_closed_or_federated(feedback_user, state):
+    req = FederationRequestFactory(state=state)
+    with pytest.raises(ActionRefused) as refusal:
+        request_reject(request_id=req.pk, actor=feedback_user, reason="No.")
+    assert f"is now “{state.label}”, so it cannot be rejected" in str(refusal.value)
+    assert_untouched(req, state)
+    assert req.domains.get().is_live is True  # a federated domain stays held
+
+
+# -- request_withdraw ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("state", OPEN)
+def test_staff_withdraw_a_request_and_its_domains_are_freed(feedback_user, state):
+    req = FederationRequestFactory(state=state)
+
+    request_withdraw(request_id=req.pk, actor=feedback_user, reason="Asked by the trust.")
+
+    req = reload(req)
+    assert req.state == State.WITHDRAWN
+    assert req.closed_reason == "Asked by the trust."
+    assert req.closed_at is not None
+    assert req.domains.get().is_live is False
+    assert audit_trail(req) == [("request.withdrawn", state, State.WITHDRAWN, feedback_user)]
+    assert outbox_rows() == [email_job(req, "withdrawn")]
+
+
+def test_the_requester_withdraws_through_the_status_link_without_a_reason():
+    req = FederationRequestFactory(state=State.FPA_SENT)
+
+    request_withdraw(request_id=req.pk, actor=None)
+
+    req = reload(req)
+    assert req.state == State.WITHDRAWN
+    assert req.closed_reason == ""
+    assert req.domains.get().is_live is False
+    assert audit_trail(req) == [("request.withdrawn", State.FPA_SENT, State.WITHDRAWN, None)]
+    assert AuditEvent.objects.get(request=req).actor_label == REQUESTER_LABEL
+    assert outbox_rows() == [email_job(req, "withdrawn")]
+
+
+@pytest.mark.parametrize("who", UNPRIVILEGED)
+def test_withdraw_is_refused_without_permission(request, who):
+    req = FederationRequestFactory()
+    with pytest.raises(ActionRefused, match="do not have permission to withdraw requests"):
+        request_withdraw(request_id=req.pk, actor=request.getfixturevalue(who), reason="x")
+    assert_untouched(req, State.SUBMITTED)
+    assert req.domains.get().is_live is True
+
+
+@pytest.mark.parametrize("state", NOT_OPEN)
+def test_withdraw_is_refused_once_the_request_is_closed_or_federated(state):
+    req = FederationRequestFactory(state=state)
+    with pytest.raises(ActionRefused) as refusal:
+        request_withdraw(request_id=req.pk, actor=None)
+    assert f"is now “{state.label}”, so it cannot be withdrawn" in str(refusal.value)
+    assert_untouched(req, state)
+
+
+# -- request_federate ----------------------------------------------------------------------------
+
+
+def test_federate_puts_every_domain_on_the_allow_list_from_the_effective_date(feedback_user):
+    req = FederationRequestFactory(
+        state=State.EVIDENCE_VERIFIED, domains=["a.example.org.uk", "xn--bcher-kva.example.org.uk"]
+    )
+    effective = datetime.date(2026, 3, 2)
+
+    request_federate(request_id=req.pk, actor=feedback_user, effective_date=effective)
+
+    req = reload(req)
+    assert req.state == State.FEDERATED
+    assert req.effective_date == effective
+    assert req.federated_at is not None
+    entries = AllowListEntry.objects.order_by("domain")
+    assert [
+        (e.domain, e.effective_date, e.request_id, e.added_by, e.source) for e in entries
+    ] == [
+        ("a.example.org.uk", effective, req.pk, feedback_user, "portal"),
+        ("xn--bcher-kva.example.org.uk", effective, req.pk, feedback_user, "portal"),
+    ]
+    assert audit_trail(req) == [
+        ("request.federated", State.EVIDENCE_VERIFIED, State.FEDERATED, feedback_user)
+    ]
+    assert "Effective from 02 March 2026" in AuditEvent.objects.get(request=req).message
+    assert outbox_rows() == [email_job(req, "federated")]
+    # The domains stay held: nobody can request them again.
+    assert list(req.domains.values_list("is_live", flat=True)) == [True, True]
+
+
+def test_federate_takes_effect_today_by_default(feedback_user):
+    req = FederationRequestFactory(state=State.EVIDENCE_VERIFIED)
+    request_federate(request_id=req.pk, actor=feedback_user)
+    assert reload(req).effective_date == timezone.localdate()
+    assert AllowListEntry.objects.get().effective_date == timezone.localdate()
+
+
+def test_federate_is_refused_when_a_domain_is_already_on_the_allow_list(feedback_user):
+    req = FederationRequestFactory(
+        state=State.EVIDENCE_VERIFIED, domains=["new.example.org.uk", "old.example.org.uk"]
+    )
+    AllowListEntry.objects.create(
+        domain="old.example.org.uk", effective_date="2024-01-01", source="import"
+    )
+
+    with pytest.raises(ActionRefused) as refusal:
+        request_federate(request_id=req.pk, actor=feedback_user)
+
+    assert "Already on the allow list: old.example.org.uk" in str(refusal.value)
+    assert_untouched(req, State.EVIDENCE_VERIFIED)
+    assert list(AllowListEntry.objects.values_list("domain", flat=True)) == ["old.example.org.uk"]
+
+
+@pytest.mark.parametrize("who", [*UNPRIVILEGED, None])
+def test_federate_is_refused_without_permission(request, who):
+    actor = request.getfixturevalue(who) if who else None
+    req = FederationRequestFactory(state=State.EVIDENCE_VERIFIED)
+    with pytest.raises(ActionRefused, match="do not have permission to federate requests"):
+        request_federate(request_id=req.pk, actor=actor)
+    assert_untouched(req, State.EVIDENCE_VERIFIED)
+    assert AllowListEntry.objects.count() == 0
+
+
+@pytest.mark.parametrize("state", [s for s in State if s != State.EVIDENCE_VERIFIED])
+def test_federate_is_refused_from_any_other_state_naming_it(feedback_user, state):
+    req = FederationRequestFactory(state=state)
+    with pytest.raises(ActionRefused) as refusal:
+        request_federate(request_id=req.pk, actor=feedback_user)
+    assert f"is now “{state.label}”, so it cannot be federated" in str(refusal.value)
+    assert_untouched(req, state)
+    assert AllowListEntry.objects.count() == 0
+
+
+# -- one transaction: state, audit and outbox together -------------------------------------------
+
+
+def test_a_job_is_published_only_after_the_commit(
+    feedback_user, monkeypatch, django_capture_on_commit_callbacks
+):
+    published = []
+    monkeypatch.setattr(outbox, "publish", published.append)
+    req = FederationRequestFactory()
+
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        request_reject(request_id=req.pk, actor=feedback_user, reason="Not eligible.")
+        assert published == []  # not while the transaction is open
+
+    assert len(callbacks) == 1
+    callbacks[0]()
+    assert published == [OutboxMessage.objects.get().pk]
+
+
+def test_a_rolled_back_action_leaves_no_state_change_audit_or_job(feedback_user):
+    req = FederationRequestFactory()
+
+    with pytest.raises(RuntimeError), transaction.atomic():
+        request_reject(request_id=req.pk, actor=feedback_user, reason="Not eligible.")
+        raise RuntimeError("the caller's transaction fails after the service returned")
+
+    assert_untouched(req, State.SUBMITTED)
+    assert req.domains.get().is_live is True
+
+
+def test_a_refused_action_schedules_nothing_after_commit(
+    outsider_user, django_capture_on_commit_callbacks
+):
+    req = FederationRequestFactory()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        with pytest.raises(ActionRefused):
+            request_reject(request_id=req.pk, actor=outsider_user, reason="No.")
+    assert callbacks == []
+
+
+# -- the database's own guards -------------------------------------------------------------------
+
+
+def test_the_database_refuses_an_unknown_state_even_through_queryset_update():
+    req = FederationRequestFactory()
+    with pytest.raises(IntegrityError, match="federationrequest_state_valid"):
+        with transaction.atomic():
+            FederationRequest.objects.filter(pk=req.pk).update(state="bogus")
+    assert reload(req).state == State.SUBMITTED
+
+
+def test_the_state_cannot_be_assigned_directly():
+    req = FederationRequestFactory()
+    with pytest.raises(AttributeError):
+        req.state = State.FEDERATED
+    assert reload(req).state == State.SUBMITTED
+
+
+def test_an_audit_event_cannot_be_changed_or_deleted(feedback_user):
+    req = FederationRequestFactory()
+    request_review(request_id=req.pk, actor=feedback_user, notes="Checked.")
+    event = AuditEvent.objects.get(request=req)
+
+    event.message = "Nothing was checked."
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        event.save()
+    with pytest.raises(ValidationError, match="cannot be deleted"):
+        event.delete()
+
+    stored = AuditEvent.objects.get(pk=event.pk)
+    assert stored.message == "Checked."
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="BUG: AuditEvent is append-only only through Model.save()/delete(); "
+    "AuditEvent.objects.filter(...).update(...) and .delete(), as a shell script or a bulk "
+    "admin action would call them, rewrite or remove rows without any refusal.",
+)
+def test_audit_events_cannot_be_rewritten_or_deleted_in_bulk(feedback_user):
+    req = FederationRequestFactory()
+    request_review(request_id=req.pk, actor=feedback_user, notes="Checked.")
+
+    for attempt in (
+        lambda: AuditEvent.objects.filter(request=req).update(message="Nothing was checked."),
+        lambda: AuditEvent.objects.filter(request=req).delete(),
+    ):
+        with contextlib.suppress(Exception), transaction.atomic():
+            attempt()  # a refusal of any kind would do
+
+    assert list(AuditEvent.objects.filter(request=req).values_list("message", flat=True)) == [
+        "Checked."
+    ]

@@ -1,0 +1,89 @@
+"""With a real Celery worker on Redis: emails, the agreement's rendering, and broker outages."""
+
+import hashlib
+
+import pytest
+from django.urls import reverse
+
+from agreements import services as agreement_services
+from requests_app import services
+from requests_app.models import FederationRequest, OutboxMessage, State
+from tests.conftest import sent_mail, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+FORM = {
+    "organisation_name": "Harbourside Health Partnership",
+    "ods_code": "",
+    "has_nhsmail_presence": "no",
+    "domains": "harbourside.example.org.uk",
+    "justification": "Teams federation",
+    "requester_name": "Rowan Requester",
+    "requester_email": "rowan@harbourside.example.org.uk",
+    "spoc_name": "Sam Spoc",
+    "spoc_job_title": "IT Manager",
+    "spoc_email": "sam@harbourside.example.org.uk",
+    "spoc_phone": "",
+    "technical_name": "Tess Tech",
+    "technical_job_title": "Teams Administrator",
+    "technical_email": "tess@harbourside.example.org.uk",
+    "technical_phone": "",
+}
+
+
+def mail_to(address: str, subject_part: str):
+    return [m for m in sent_mail() if address in m["To"] and subject_part in m["Subject"]]
+
+
+def test_submission_emails_requester_and_spoc_with_the_status_link(client, celery_worker_process):
+    response = client.post(reverse("requests_app:request_form"), FORM)
+    assert response.status_code == 302
+    req = FederationRequest.objects.get()
+
+    messages = wait_for(lambda: mail_to("rowan@", req.reference), what="the confirmation email")
+    assert len(messages) == 1
+    message = messages[0]
+    assert "sam@harbourside.example.org.uk" in message["To"]
+    body = message.get_content()
+    assert f"/status/{req.status_token}/" in body
+    assert "harbourside.example.org.uk" in body
+    assert OutboxMessage.objects.get().dispatched_at is not None
+
+
+def test_sending_the_agreement_renders_it_in_the_worker_and_emails_the_pdf(
+    celery_worker_process, feedback_user
+):
+    req = services.request_submit(
+        organisation_name="Lakeside Care",
+        ods_code="",
+        has_nhsmail_presence=False,
+        domains=["lakeside-care.example.org.uk"],
+        justification="Teams federation",
+        requester_name="Lee Requester",
+        requester_email="lee@lakeside-care.example.org.uk",
+        spoc=services.ContactDetails("Sam Spoc", "IT Manager", "sam@lakeside-care.example.org.uk"),
+        technical_contact=services.ContactDetails(
+            "Tess Tech", "Engineer", "tess@lakeside-care.example.org.uk"
+        ),
+    )
+    services.request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks pass.")
+    agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+    def sent():
+        req.refresh_from_db()
+        return req.state == State.FPA_SENT
+
+    wait_for(sent, timeout=60, what="the worker to render and send the agreement")
+    agreement = req.current_agreement
+    assert agreement.pdf_sha256 and agreement.sent_at
+    message = wait_for(lambda: mail_to("lee@", "Federation Partnering Agreement"), timeout=30,
+                       what="the agreement email")[0]
+    attachments = list(message.iter_attachments())
+    assert [a.get_content_type() for a in attachments] == ["application/pdf"]
+    pdf = attachments[0].get_content()
+    assert pdf.startswith(b"%PDF-")
+    assert hashlib.sha256(pdf).hexdigest() == agreement.pdf_sha256
+    assert "DCB1596" in message.get_body(preferencelist=("plain",)).get_content()
+    actions = list(req.audit_events.values_list("action", flat=True))
+    assert actions.count("request.agreement_sent") == 1
+    assert actions.count("agreement.rendered") == 1
