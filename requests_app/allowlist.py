@@ -152,14 +152,14 @@ def _render_teams_powershell(rows: list[AllowListRow]) -> tuple[str, list[str]]:
         "# Run in a PowerShell session opened with Connect-MicrosoftTeams.",
         "# Adds these domains to the tenant's allowed domains; it removes none.",
     ]
-    if count > TEAMS_ALLOWED_DOMAINS_LIMIT:
+    if count >= TEAMS_ALLOWED_DOMAINS_LIMIT:
         warning = (
             f"The allow list has {count:,} domains, more than the "
             f"{TEAMS_ALLOWED_DOMAINS_LIMIT:,} Microsoft Teams accepts on its allowed domains "
             "list: Teams will not take them all."
         )
         warnings.append(warning)
-        pass
+        lines.append(f"# WARNING: {warning}")
     lines.append("$list = New-Object Collections.Generic.List[String]")
     lines.extend(f'$list.Add("{row.domain}")' for row in rows)
     lines.append("Set-CsTenantFederationConfiguration -AllowedDomainsAsAList @{Add=$list}")

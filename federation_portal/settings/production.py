@@ -24,3 +24,5 @@ STORAGES = {
     **STORAGES,  # noqa: F405
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
+# SMTP from one URL (smtp+tls://user:password@host:587); no default.
+vars().update(env.email_url("EMAIL_URL"))

@@ -123,9 +123,9 @@ def required_criteria() -> list[EvidenceCriterion]:
 
 def test_the_dcb1596_criteria_are_seeded_with_one_optional():
     assert EvidenceCriterion.objects.count() == 7
-    assert list(EvidenceCriterion.objects.filter(required=False).values_list("code", flat=True)) == [
-        "ods-code"
-    ]
+    assert list(
+        EvidenceCriterion.objects.filter(required=False).values_list("code", flat=True)
+    ) == ["ods-code"]
 
 
 # -- agreement_issue -----------------------------------------------------------------------------
@@ -414,7 +414,9 @@ def test_recording_a_signature_is_refused_without_permission(request, who, feedb
     req = FederationRequestFactory(state=State.FPA_SENT)
     agreement = rendered_agreement(req, feedback_user)
     with pytest.raises(ActionRefused, match="do not have permission to record signed agreements"):
-        request_record_signature(request_id=req.pk, actor=request.getfixturevalue(who), **signature())
+        request_record_signature(
+            request_id=req.pk, actor=request.getfixturevalue(who), **signature()
+        )
     assert_untouched(req, State.FPA_SENT)
     assert not Agreement.objects.get(pk=agreement.pk).signed_copy
 
@@ -474,9 +476,7 @@ def test_adding_evidence_is_refused_without_permission(request, who):
     assert EvidenceItem.objects.count() == 0
 
 
-@pytest.mark.parametrize(
-    "state", [s for s in State if s not in (State.FPA_SENT, State.SIGNED)]
-)
+@pytest.mark.parametrize("state", [s for s in State if s not in (State.FPA_SENT, State.SIGNED)])
 def test_adding_evidence_is_refused_outside_the_signing_stages(feedback_user, state):
     req = FederationRequestFactory(state=state)
     with pytest.raises(ActionRefused) as refusal:

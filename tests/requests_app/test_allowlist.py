@@ -81,6 +81,7 @@ def test_csv_has_a_header_and_one_row_a_domain_with_its_details():
         AllowListRow("zeta.example.org.uk", date(2024, 5, 1), "portal", "FR-000042"),
         "alpha.example.org.uk",
         AllowListRow(IDN_UNICODE, date(2023, 1, 31), "import"),
+        AllowListRow("ZETA.example.org.uk", date(2030, 1, 1), "import"),  # first row kept
     ]
 
     text, warnings = render_allow_list(rows, "csv")

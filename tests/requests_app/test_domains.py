@@ -3,7 +3,7 @@
 import pytest
 
 from requests_app.domains import DomainError, clean_domain, clean_domain_list, normalise_domain
-from requests_app.models import AllowListEntry, RequestedDomain, State
+from requests_app.models import AllowListEntry, State
 from tests.factories import FederationRequestFactory
 
 # -- normalise_domain: what is stored ------------------------------------------------------------
@@ -287,4 +287,3 @@ def test_clean_domain_list_reports_every_refused_domain_with_its_own_reason():
     assert "already federated" in errors[2]
     assert "still open" in errors[3]
     assert "NHSmail itself" in errors[4]
-

@@ -397,9 +397,7 @@ def test_federate_puts_every_domain_on_the_allow_list_from_the_effective_date(fe
     assert req.effective_date == effective
     assert req.federated_at is not None
     entries = AllowListEntry.objects.order_by("domain")
-    assert [
-        (e.domain, e.effective_date, e.request_id, e.added_by, e.source) for e in entries
-    ] == [
+    assert [(e.domain, e.effective_date, e.request_id, e.added_by, e.source) for e in entries] == [
         ("a.example.org.uk", effective, req.pk, feedback_user, "portal"),
         ("xn--bcher-kva.example.org.uk", effective, req.pk, feedback_user, "portal"),
     ]
@@ -489,9 +487,11 @@ def test_a_refused_action_schedules_nothing_after_commit(
     outsider_user, django_capture_on_commit_callbacks
 ):
     req = FederationRequestFactory()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        with pytest.raises(ActionRefused):
-            request_reject(request_id=req.pk, actor=outsider_user, reason="No.")
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(ActionRefused),
+    ):
+        request_reject(request_id=req.pk, actor=outsider_user, reason="No.")
     assert callbacks == []
 
 
@@ -500,9 +500,11 @@ def test_a_refused_action_schedules_nothing_after_commit(
 
 def test_the_database_refuses_an_unknown_state_even_through_queryset_update():
     req = FederationRequestFactory()
-    with pytest.raises(IntegrityError, match="federationrequest_state_valid"):
-        with transaction.atomic():
-            FederationRequest.objects.filter(pk=req.pk).update(state="bogus")
+    with (
+        pytest.raises(IntegrityError, match="federationrequest_state_valid"),
+        transaction.atomic(),
+    ):
+        FederationRequest.objects.filter(pk=req.pk).update(state="bogus")
     assert reload(req).state == State.SUBMITTED
 
 
