@@ -1,0 +1,109 @@
+"""Tasks are idempotent, and the outbox keeps a job the broker could not take."""
+
+import socket
+
+import pytest
+import redis
+from celery import current_app
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+
+from agreements import services as agreement_services
+from agreements import tasks as agreement_tasks
+from agreements.models import Agreement
+from requests_app import outbox, services, tasks
+from requests_app.models import OutboxMessage, SentEmail, State
+from tests.factories import FederationRequestFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_sending_the_same_email_twice_sends_it_once(mailoutbox):
+    req = FederationRequestFactory()
+
+    assert tasks.send_request_email(req.pk, "submitted", "submitted") is True
+    assert tasks.send_request_email(req.pk, "submitted", "submitted") is False
+
+    assert len(mailoutbox) == 1
+    assert SentEmail.objects.filter(request=req).count() == 1
+    assert req.reference in mailoutbox[0].subject
+    assert set(mailoutbox[0].to) == {req.requester_email, f"spoc{req.pk}@partner.example"}
+
+
+def test_a_repeatable_email_kind_goes_out_once_per_key(mailoutbox):
+    req = FederationRequestFactory(state=State.SIGNED)
+
+    tasks.send_request_email(req.pk, "evidence_returned", "evidence_returned:1")
+    tasks.send_request_email(req.pk, "evidence_returned", "evidence_returned:2")
+    tasks.send_request_email(req.pk, "evidence_returned", "evidence_returned:2")
+
+    assert len(mailoutbox) == 2
+
+
+def test_rendering_the_agreement_twice_renders_and_sends_it_once(feedback_user):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    agreement = agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+    agreement_tasks.agreement_render(agreement.pk)
+    first_hash = Agreement.objects.get(pk=agreement.pk).pdf_sha256
+    agreement_tasks.agreement_render(agreement.pk)
+
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
+    assert Agreement.objects.get(pk=agreement.pk).pdf_sha256 == first_hash
+    actions = list(req.audit_events.values_list("action", flat=True))
+    assert actions.count("agreement.rendered") == 1
+    assert actions.count("request.agreement_sent") == 1
+    assert OutboxMessage.objects.filter(task_name="agreements.tasks.agreement_email").count() == 1
+
+
+def test_a_render_that_times_out_is_stored_as_a_failure_staff_can_see(feedback_user, monkeypatch):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    agreement = agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+    def too_slow(agreement):
+        raise SoftTimeLimitExceeded()
+
+    monkeypatch.setattr(agreement_services, "render_agreement_pdf", too_slow)
+    agreement_tasks.agreement_render(agreement.pk)
+
+    agreement.refresh_from_db()
+    req.refresh_from_db()
+    assert "longer than 120 seconds" in agreement.failure
+    assert req.state == State.REVIEWED
+    assert req.audit_events.filter(action="agreement.failed").exists()
+    # The failed attempt no longer blocks a fresh one.
+    agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_outbox_keeps_a_job_the_broker_refused_and_publishes_it_later():
+    req = FederationRequestFactory()
+    message = OutboxMessage.objects.create(
+        task_name=services.SEND_EMAIL_TASK,
+        kwargs={"request_id": req.pk, "kind": "submitted", "key": "submitted"},
+    )
+    working_url = current_app.conf.broker_url
+    current_app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
+    try:
+        assert outbox.publish(message.pk) is False
+    finally:
+        current_app.conf.broker_url = working_url
+    message.refresh_from_db()
+    assert message.dispatched_at is None
+    assert message.attempts == 1
+    assert "Connection refused" in message.last_error or "Error" in message.last_error
+
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    broker.delete("default")
+    assert outbox.dispatch_pending() == 1
+    message.refresh_from_db()
+    assert message.dispatched_at is not None
+    assert broker.llen("default") == 1  # the job is on the worker's queue
+    broker.delete("default")
+    assert outbox.dispatch_pending() == 0  # published once only
