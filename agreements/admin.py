@@ -42,10 +42,16 @@ def _send(req, user, data):
 
 
 def _sign(req, user, data):
-    signature = {k: data[k] for k in (
-        "signed_copy", "signatory_name", "signatory_job_title", "signed_on",
-        "signatory_is_director",
-    )}
+    signature = {
+        k: data[k]
+        for k in (
+            "signed_copy",
+            "signatory_name",
+            "signatory_job_title",
+            "signed_on",
+            "signatory_is_director",
+        )
+    }
     services.request_record_signature(request_id=req.pk, actor=user, **signature)
     return f"{req.reference} is signed. Verify the evidence next."
 
@@ -74,19 +80,44 @@ def _withdraw(req, user, data):
 
 # action: (button label, form class or None, handler, what the confirmation page says)
 ACTIONS = {
-    "review": ("Review", ReviewForm, _review, "Record whether the domains meet the initial "
-               "review criteria."),
-    "send_agreement": ("Send the agreement (FPA)", None, _send, "The agreement is rendered "
-                       "as a PDF and emailed with the DCB1596 criteria to the requester and SPOC."),
-    "record_signature": ("Record the signed agreement", SignatureForm, _sign, "Upload the copy "
-                         "the organisation returned, signed by a Director-level signatory."),
-    "verify_evidence": ("Mark evidence verified", None, _verify, "Every required DCB1596 "
-                        "criterion has verified evidence."),
-    "federate": ("Federate", FederateForm, _federate, "The request's domains join NHSmail's "
-                 "allow list from the effective date."),
+    "review": (
+        "Review",
+        ReviewForm,
+        _review,
+        "Record whether the domains meet the initial review criteria.",
+    ),
+    "send_agreement": (
+        "Send the agreement (FPA)",
+        None,
+        _send,
+        "The agreement is rendered "
+        "as a PDF and emailed with the DCB1596 criteria to the requester and SPOC.",
+    ),
+    "record_signature": (
+        "Record the signed agreement",
+        SignatureForm,
+        _sign,
+        "Upload the copy the organisation returned, signed by a Director-level signatory.",
+    ),
+    "verify_evidence": (
+        "Mark evidence verified",
+        None,
+        _verify,
+        "Every required DCB1596 criterion has verified evidence.",
+    ),
+    "federate": (
+        "Federate",
+        FederateForm,
+        _federate,
+        "The request's domains join NHSmail's allow list from the effective date.",
+    ),
     "reject": ("Reject", ReasonForm, _reject, "The requester sees the reason."),
-    "withdraw": ("Withdraw", ReasonForm, _withdraw, "Withdraw the request on the "
-                 "organisation's behalf."),
+    "withdraw": (
+        "Withdraw",
+        ReasonForm,
+        _withdraw,
+        "Withdraw the request on the organisation's behalf.",
+    ),
 }
 
 
@@ -96,9 +127,10 @@ def available_actions(user, req: FederationRequest) -> list[tuple[str, str]]:
     for action, (label, *_rest) in ACTIONS.items():
         if not may(user, action) or not can_proceed(getattr(req, action), check_conditions=False):
             continue
-        if action == "send_agreement" and req.agreements.filter(
-            sent_at__isnull=True, failure=""
-        ).exists():
+        if (
+            action == "send_agreement"
+            and req.agreements.filter(sent_at__isnull=True, failure="").exists()
+        ):
             continue  # already being rendered
         found.append((action, label))
     return found
@@ -135,8 +167,16 @@ class ContactInline(ReadOnlyInline):
 class AgreementInline(ReadOnlyInline):
     model = Agreement
     fields = (
-        "template_version", "requested_at", "rendered_at", "sent_at", "issued_pdf",
-        "signed_pdf", "signatory_name", "signatory_job_title", "signed_on", "received_at",
+        "template_version",
+        "requested_at",
+        "rendered_at",
+        "sent_at",
+        "issued_pdf",
+        "signed_pdf",
+        "signatory_name",
+        "signatory_job_title",
+        "signed_on",
+        "received_at",
         "failure",
     )
     readonly_fields = fields
@@ -145,31 +185,49 @@ class AgreementInline(ReadOnlyInline):
     def issued_pdf(self, agreement):
         if not agreement.pdf:
             return "being rendered" if not agreement.failure else "—"
-        url = reverse("admin:requests_app_federationrequest_file",
-                      args=[agreement.request_id, "agreement", agreement.pk])
-        return format_html('<a href="{}">Download</a><br><small>SHA-256 {}</small>', url,
-                           agreement.pdf_sha256)
+        url = reverse(
+            "admin:requests_app_federationrequest_file",
+            args=[agreement.request_id, "agreement", agreement.pk],
+        )
+        return format_html(
+            '<a href="{}">Download</a><br><small>SHA-256 {}</small>', url, agreement.pdf_sha256
+        )
 
     @admin.display(description="signed copy")
     def signed_pdf(self, agreement):
         if not agreement.signed_copy:
             return "—"
-        url = reverse("admin:requests_app_federationrequest_file",
-                      args=[agreement.request_id, "signed", agreement.pk])
-        return format_html('<a href="{}">Download</a><br><small>SHA-256 {}</small>', url,
-                           agreement.signed_copy_sha256)
+        url = reverse(
+            "admin:requests_app_federationrequest_file",
+            args=[agreement.request_id, "signed", agreement.pk],
+        )
+        return format_html(
+            '<a href="{}">Download</a><br><small>SHA-256 {}</small>',
+            url,
+            agreement.signed_copy_sha256,
+        )
 
 
 class EvidenceItemInline(ReadOnlyInline):
     model = EvidenceItem
-    fields = ("criterion", "evidence_file", "status", "uploaded_at", "verified_by",
-              "verified_at", "returned_reason", "notes", "review")
+    fields = (
+        "criterion",
+        "evidence_file",
+        "status",
+        "uploaded_at",
+        "verified_by",
+        "verified_at",
+        "returned_reason",
+        "notes",
+        "review",
+    )
     readonly_fields = fields
 
     @admin.display(description="file")
     def evidence_file(self, item):
-        url = reverse("admin:requests_app_federationrequest_file",
-                      args=[item.request_id, "evidence", item.pk])
+        url = reverse(
+            "admin:requests_app_federationrequest_file", args=[item.request_id, "evidence", item.pk]
+        )
         return format_html('<a href="{}">{}</a>', url, item.original_filename)
 
     @admin.display(description="review")
@@ -177,10 +235,16 @@ class EvidenceItemInline(ReadOnlyInline):
         if item.status != EvidenceStatus.PENDING or item.request.state != "signed":
             return "—"
         return format_html_join(
-            " · ", '<a href="{}">{}</a>',
+            " · ",
+            '<a href="{}">{}</a>',
             (
-                (reverse("admin:requests_app_federationrequest_evidence",
-                         args=[item.request_id, item.pk, verb]), label)
+                (
+                    reverse(
+                        "admin:requests_app_federationrequest_evidence",
+                        args=[item.request_id, item.pk, verb],
+                    ),
+                    label,
+                )
                 for verb, label in (("verify", "Verify"), ("return", "Return for rework"))
             ),
         )
@@ -188,8 +252,15 @@ class EvidenceItemInline(ReadOnlyInline):
 
 class AuditEventInline(ReadOnlyInline):
     model = AuditEvent
-    fields = ("created_at", "actor_label", "action", "from_state", "to_state", "message",
-              "ip_address")
+    fields = (
+        "created_at",
+        "actor_label",
+        "action",
+        "from_state",
+        "to_state",
+        "message",
+        "ip_address",
+    )
     readonly_fields = fields
     verbose_name_plural = "audit log"
     ordering = ("created_at", "pk")
@@ -205,17 +276,50 @@ class FederationRequestAdmin(admin.ModelAdmin):
     list_per_page = 50
     show_full_result_count = False  # a second COUNT over every row is slow at scale
     fieldsets = (
-        (None, {"fields": ("reference", "state", "organisation", "channel", "raised_by",
-                           "raised_on_behalf_reason", "requester_name", "requester_email",
-                           "justification", "created_at")}),
-        ("Progress", {"fields": ("reviewed_at", "reviewed_by", "review_notes", "fpa_sent_at",
-                                 "signed_at", "evidence_verified_at", "evidence_verified_by",
-                                 "federated_at", "effective_date", "closed_at",
-                                 "closed_reason")}),
+        (
+            None,
+            {
+                "fields": (
+                    "reference",
+                    "state",
+                    "organisation",
+                    "channel",
+                    "raised_by",
+                    "raised_on_behalf_reason",
+                    "requester_name",
+                    "requester_email",
+                    "justification",
+                    "created_at",
+                )
+            },
+        ),
+        (
+            "Progress",
+            {
+                "fields": (
+                    "reviewed_at",
+                    "reviewed_by",
+                    "review_notes",
+                    "fpa_sent_at",
+                    "signed_at",
+                    "evidence_verified_at",
+                    "evidence_verified_by",
+                    "federated_at",
+                    "effective_date",
+                    "closed_at",
+                    "closed_reason",
+                )
+            },
+        ),
     )
     readonly_fields = [f for _, options in fieldsets for f in options["fields"]]
-    inlines = [RequestedDomainInline, ContactInline, AgreementInline, EvidenceItemInline,
-               AuditEventInline]
+    inlines = [
+        RequestedDomainInline,
+        ContactInline,
+        AgreementInline,
+        EvidenceItemInline,
+        AuditEventInline,
+    ]
 
     def get_queryset(self, request):
         return selectors.requests_for_admin()
@@ -239,12 +343,17 @@ class FederationRequestAdmin(admin.ModelAdmin):
         return [
             path("raise/", wrap(self.raise_view), name=f"{name}_raise"),
             path("<int:pk>/act/<str:action>/", wrap(self.action_view), name=f"{name}_act"),
-            path("<int:pk>/evidence/add/", wrap(self.evidence_add_view),
-                 name=f"{name}_evidence_add"),
-            path("<int:pk>/evidence/<int:item_pk>/<str:verb>/", wrap(self.evidence_view),
-                 name=f"{name}_evidence"),
-            path("<int:pk>/file/<str:kind>/<int:file_pk>/", wrap(self.file_view),
-                 name=f"{name}_file"),
+            path(
+                "<int:pk>/evidence/add/", wrap(self.evidence_add_view), name=f"{name}_evidence_add"
+            ),
+            path(
+                "<int:pk>/evidence/<int:item_pk>/<str:verb>/",
+                wrap(self.evidence_view),
+                name=f"{name}_evidence",
+            ),
+            path(
+                "<int:pk>/file/<str:kind>/<int:file_pk>/", wrap(self.file_view), name=f"{name}_file"
+            ),
             *super().get_urls(),
         ]
 
@@ -302,8 +411,14 @@ class FederationRequestAdmin(admin.ModelAdmin):
             else:
                 messages.success(request, done)
             return self._back(req)
-        return self._render(request, req, title=f"{label}: {req.reference}", form=form,
-                            explanation=explanation, submit=label)
+        return self._render(
+            request,
+            req,
+            title=f"{label}: {req.reference}",
+            form=form,
+            explanation=explanation,
+            submit=label,
+        )
 
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)
@@ -311,18 +426,25 @@ class FederationRequestAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 services.evidence_add(
-                    request_id=req.pk, actor=request.user,
+                    request_id=req.pk,
+                    actor=request.user,
                     criterion_id=form.cleaned_data["criterion"].pk,
-                    upload=form.cleaned_data["file"], notes=form.cleaned_data["notes"],
+                    upload=form.cleaned_data["file"],
+                    notes=form.cleaned_data["notes"],
                 )
             except ActionRefused as refusal:
                 messages.error(request, str(refusal))
             else:
                 messages.success(request, "The evidence was added.")
             return self._back(req)
-        return self._render(request, req, title=f"Add evidence: {req.reference}", form=form,
-                            explanation="Evidence the organisation sent for one DCB1596 "
-                            "criterion.", submit="Add evidence")
+        return self._render(
+            request,
+            req,
+            title=f"Add evidence: {req.reference}",
+            form=form,
+            explanation="Evidence the organisation sent for one DCB1596 criterion.",
+            submit="Add evidence",
+        )
 
     def evidence_view(self, request, pk, item_pk, verb):
         req = self._request_or_404(request, pk)
@@ -335,18 +457,27 @@ class FederationRequestAdmin(admin.ModelAdmin):
                 if verb == "verify":
                     services.evidence_verify(item_id=item.pk, actor=request.user)
                 else:
-                    services.evidence_return(item_id=item.pk, actor=request.user,
-                                             reason=form.cleaned_data["reason"])
+                    services.evidence_return(
+                        item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
             except ActionRefused as refusal:
                 messages.error(request, str(refusal))
             else:
-                messages.success(request, f"Evidence for “{item.criterion}” "
-                                 f"{'verified' if verb == 'verify' else 'returned for rework'}.")
+                messages.success(
+                    request,
+                    f"Evidence for “{item.criterion}” "
+                    f"{'verified' if verb == 'verify' else 'returned for rework'}.",
+                )
             return self._back(req)
         title = "Verify evidence" if verb == "verify" else "Return evidence for rework"
-        return self._render(request, req, title=f"{title}: {item.criterion}", form=form,
-                            explanation=f"{item.original_filename}, uploaded "
-                            f"{item.uploaded_at:%d %B %Y}.", submit=title)
+        return self._render(
+            request,
+            req,
+            title=f"{title}: {item.criterion}",
+            form=form,
+            explanation=f"{item.original_filename}, uploaded {item.uploaded_at:%d %B %Y}.",
+            submit=title,
+        )
 
     def file_view(self, request, pk, kind, file_pk):
         req = self._request_or_404(request, pk)
@@ -356,16 +487,18 @@ class FederationRequestAdmin(admin.ModelAdmin):
         elif kind in ("agreement", "signed"):
             agreement = get_object_or_404(Agreement, pk=file_pk, request=req)
             field = agreement.pdf if kind == "agreement" else agreement.signed_copy
-            name = agreement.download_name.replace(".pdf", "-signed.pdf" if kind == "signed"
-                                                   else ".pdf")
+            name = agreement.download_name.replace(
+                ".pdf", "-signed.pdf" if kind == "signed" else ".pdf"
+            )
             what = "issued FPA" if kind == "agreement" else "signed FPA"
         else:
             raise Http404("No such file.")
         if not field:
             raise Http404("That file does not exist yet.")
         audit(req, request.user, "file.downloaded", message=f"{what}: {name}")
-        return FileResponse(field.open("rb"), as_attachment=True, filename=name,
-                            content_type="application/pdf")
+        return FileResponse(
+            field.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
+        )
 
     def raise_view(self, request):
         if not may(request.user, "raise_on_behalf"):
@@ -373,13 +506,17 @@ class FederationRequestAdmin(admin.ModelAdmin):
         form = RaiseOnBehalfForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                req = request_services.request_submit(actor=request.user,
-                                                      **form.service_arguments())
+                req = request_services.request_submit(
+                    actor=request.user, **form.service_arguments()
+                )
             except ActionRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
-                messages.success(request, f"{req.reference} was raised on the organisation's "
-                                 "behalf; the requester and SPOC have been emailed.")
+                messages.success(
+                    request,
+                    f"{req.reference} was raised on the organisation's "
+                    "behalf; the requester and SPOC have been emailed.",
+                )
                 return self._back(req)
         context = {
             **self.admin_site.each_context(request),
@@ -395,8 +532,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
         )
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}),
-                         "may_raise": may(request.user, "raise_on_behalf")}
+        extra_context = {**(extra_context or {}), "may_raise": may(request.user, "raise_on_behalf")}
         return super().changelist_view(request, extra_context)
 
 

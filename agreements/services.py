@@ -213,8 +213,5 @@ def request_verify_evidence(*, request_id: int, actor):
     """signed -> evidence_verified, when every required criterion has verified evidence."""
     with transaction.atomic():
         req = lock_request(request_id)
-        apply_transition(
-            req, actor, "verify_evidence", "request.evidence_verified", verifier=actor
-        )
+        apply_transition(req, actor, "verify_evidence", "request.evidence_verified", verifier=actor)
     return req
-

@@ -23,7 +23,9 @@ def read_pdf_upload(uploaded, *, what: str) -> tuple[bytes, str]:
     try:
         reader = PdfReader(io.BytesIO(content), strict=False)
         if reader.is_encrypted:
-            raise ActionRefused(f"The {what} is password-protected. Upload a copy without a password.")
+            raise ActionRefused(
+                f"The {what} is password-protected. Upload a copy without a password."
+            )
         if len(reader.pages) < 1:
             raise ActionRefused(f"The {what} has no pages.")
     except ActionRefused:

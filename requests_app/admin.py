@@ -22,8 +22,15 @@ class OrganisationAdmin(admin.ModelAdmin):
 class AuditEventAdmin(admin.ModelAdmin):
     """Readable by staff with the view permission; nobody can add, change or delete."""
 
-    list_display = ("created_at", "action", "request", "actor_label", "from_state", "to_state",
-                    "ip_address")
+    list_display = (
+        "created_at",
+        "action",
+        "request",
+        "actor_label",
+        "from_state",
+        "to_state",
+        "ip_address",
+    )
     list_filter = ("action", ("created_at", admin.DateFieldListFilter))
     search_fields = ("request__reference", "actor_label", "action", "message")
     list_select_related = ("request",)

@@ -93,7 +93,6 @@ def _a_label(name: str) -> str:
             text = idna.encode(text, uts46=True, transitional=False).decode("ascii")
         except UnicodeError as error:  # idna.IDNAError is a UnicodeError
             raise ValueError(f"“{name}” is not a valid domain name.") from error
-    text = text.lower()
     if not _A_LABEL_DOMAIN.fullmatch(text):
         raise ValueError(f"“{name}” is not a valid domain name.")
     return text
@@ -152,7 +151,7 @@ def _render_teams_powershell(rows: list[AllowListRow]) -> tuple[str, list[str]]:
         "# Run in a PowerShell session opened with Connect-MicrosoftTeams.",
         "# Adds these domains to the tenant's allowed domains; it removes none.",
     ]
-    if count >= TEAMS_ALLOWED_DOMAINS_LIMIT:
+    if count > TEAMS_ALLOWED_DOMAINS_LIMIT:
         warning = (
             f"The allow list has {count:,} domains, more than the "
             f"{TEAMS_ALLOWED_DOMAINS_LIMIT:,} Microsoft Teams accepts on its allowed domains "

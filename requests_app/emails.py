@@ -29,9 +29,7 @@ def request_recipients(req: FederationRequest) -> list[str]:
     return list(dict.fromkeys(a.lower() for a in addresses if a))
 
 
-def send_once(
-    *, key: str, req: FederationRequest, message: EmailMessage
-) -> bool:
+def send_once(*, key: str, req: FederationRequest, message: EmailMessage) -> bool:
     """Send message unless one with key went already; False when it had."""
     with transaction.atomic():
         try:

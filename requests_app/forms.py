@@ -44,7 +44,8 @@ class RequestForm(forms.Form):
         error_messages={"required": "Say why you need federation"},
     )
     requester_name = forms.CharField(
-        label="Your full name", max_length=200,
+        label="Your full name",
+        max_length=200,
         error_messages={"required": "Enter your full name"},
     )
     requester_email = forms.EmailField(
@@ -59,11 +60,13 @@ class RequestForm(forms.Form):
         super().__init__(*args, **kwargs)
         for prefix, described in (("spoc", "the SPOC's"), ("technical", "the technical contact's")):
             self.fields[f"{prefix}_name"] = forms.CharField(
-                label="Full name", max_length=200,
+                label="Full name",
+                max_length=200,
                 error_messages={"required": f"Enter {described} full name"},
             )
             self.fields[f"{prefix}_job_title"] = forms.CharField(
-                label="Job title", max_length=200,
+                label="Job title",
+                max_length=200,
                 error_messages={"required": f"Enter {described} job title"},
             )
             self.fields[f"{prefix}_email"] = forms.EmailField(
@@ -85,7 +88,9 @@ class RequestForm(forms.Form):
         return code
 
     def clean_domains(self):
-        raw = [line for line in re.split(r"[\r\n,;]+", self.cleaned_data["domains"]) if line.strip()]
+        raw = [
+            line for line in re.split(r"[\r\n,;]+", self.cleaned_data["domains"]) if line.strip()
+        ]
         if not raw:
             raise forms.ValidationError("Enter at least one domain")
         if len(raw) > MAX_DOMAINS_PER_REQUEST:
@@ -146,7 +151,10 @@ class RaiseOnBehalfForm(RequestForm):
     )
 
     def service_arguments(self) -> dict:
-        return {**super().service_arguments(), "on_behalf_reason": self.cleaned_data["on_behalf_reason"]}
+        return {
+            **super().service_arguments(),
+            "on_behalf_reason": self.cleaned_data["on_behalf_reason"],
+        }
 
 
 class WithdrawForm(forms.Form):

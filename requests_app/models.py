@@ -71,16 +71,15 @@ class Organisation(models.Model):
 
 
 class FederationRequest(ConcurrentTransitionMixin, models.Model):
-    reference = models.CharField(max_length=12, unique=True, null=True, editable=False)
+    # NULL until the row has its id (FR-<id>): two new rows must not both hold "".
+    reference = models.CharField(max_length=12, unique=True, null=True, editable=False)  # noqa: DJ001
     status_token = models.CharField(
         max_length=64, unique=True, default=new_status_token, editable=False
     )
     organisation = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="requests"
     )
-    channel = models.CharField(
-        max_length=20, choices=Channel.choices, default=Channel.SELF_SERVICE
-    )
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.SELF_SERVICE)
     raised_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -239,9 +238,7 @@ def domain_unicode(name: str) -> str:
 
 
 class RequestedDomain(models.Model):
-    request = models.ForeignKey(
-        FederationRequest, on_delete=models.CASCADE, related_name="domains"
-    )
+    request = models.ForeignKey(FederationRequest, on_delete=models.CASCADE, related_name="domains")
     name = models.CharField("domain (A-label)", max_length=253)
     # True while the request is open or federated: a domain may be in one live request only.
     is_live = models.BooleanField(default=True)
@@ -346,10 +343,6 @@ class AuditEvent(models.Model):
     def __str__(self):
         return f"{self.action} by {self.actor_label} at {self.created_at:%Y-%m-%d %H:%M}"
 
-    @property
-    def to_state_label(self) -> str:
-        return State(self.to_state).label if self.to_state in State.values else self.to_state
-
     def save(self, *args, **kwargs):
         if self.pk is not None:
             raise ValidationError("Audit events cannot be changed.")
@@ -357,6 +350,10 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValidationError("Audit events cannot be deleted.")
+
+    @property
+    def to_state_label(self) -> str:
+        return State(self.to_state).label if self.to_state in State.values else self.to_state
 
 
 class OutboxMessage(models.Model):

@@ -226,9 +226,7 @@ def request_withdraw(*, request_id: int, actor, reason: str = "") -> FederationR
     """Withdraw by staff, or by the requester through their private link (actor None)."""
     with transaction.atomic():
         req = lock_request(request_id)
-        apply_transition(
-            req, actor, "withdraw", "request.withdrawn", message=reason, reason=reason
-        )
+        apply_transition(req, actor, "withdraw", "request.withdrawn", message=reason, reason=reason)
         req.domains.update(is_live=False)
         queue_request_email(req, "withdrawn")
     return req
@@ -240,7 +238,9 @@ def request_federate(*, request_id: int, actor, effective_date: date | None = No
     with transaction.atomic():
         req = lock_request(request_id)
         names = list(req.domains.values_list("name", flat=True))
-        already = list(AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True))
+        already = list(
+            AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True)
+        )
         if already:
             raise ActionRefused(
                 f"Already on the allow list: {', '.join(sorted(already))}. "
@@ -266,4 +266,3 @@ def request_federate(*, request_id: int, actor, effective_date: date | None = No
         )
         queue_request_email(req, "federated")
     return req
-

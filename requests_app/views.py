@@ -117,6 +117,4 @@ def withdraw(request, token):
             error = str(refusal)
         else:
             return redirect("requests_app:status", token=token)
-    return render(
-        request, "requests_app/withdraw.html", {"req": req, "form": form, "error": error}
-    )
+    return render(request, "requests_app/withdraw.html", {"req": req, "form": form, "error": error})

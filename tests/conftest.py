@@ -32,7 +32,9 @@ def sent_mail() -> list:
     """Every email the file backend wrote (this process's and the worker's), oldest first."""
     folder = Path(settings.EMAIL_FILE_PATH)
     messages = []
-    for path in sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime) if folder.exists() else []:
+    for path in (
+        sorted(folder.glob("*.log"), key=lambda p: p.stat().st_mtime) if folder.exists() else []
+    ):
         for chunk in path.read_bytes().split(b"-" * 79 + b"\n"):
             if chunk.strip():
                 messages.append(message_from_bytes(chunk, policy=default_policy))
@@ -70,12 +72,31 @@ def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None 
     log = log_path.open("w")
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "federation_portal", "worker", "--beat",
-            "-s", str(scratch / f"beat-{time.monotonic_ns()}"), "-Q", "default,pdf",
-            "--pool", "threads", "--concurrency", "4", "--loglevel", "INFO",
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "federation_portal",
+            "worker",
+            "--beat",
+            "-s",
+            str(scratch / f"beat-{time.monotonic_ns()}"),
+            "-Q",
+            "default,pdf",
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
         ],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     wait_for(lambda: "ready." in log_path.read_text(), timeout=60, what="the Celery worker")
     return process, log_path

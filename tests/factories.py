@@ -67,12 +67,19 @@ class FederationRequestFactory(factory.django.DjangoModelFactory):
         if extracted is False:
             return
         Contact.objects.create(
-            request=self, role=ContactRole.SPOC, name="Sam Spoc", job_title="IT Manager",
-            email=f"spoc{self.pk}@partner.example", phone="01234 567890",
+            request=self,
+            role=ContactRole.SPOC,
+            name="Sam Spoc",
+            job_title="IT Manager",
+            email=f"spoc{self.pk}@partner.example",
+            phone="01234 567890",
         )
         Contact.objects.create(
-            request=self, role=ContactRole.TECHNICAL, name="Tess Tech",
-            job_title="Teams Administrator", email=f"tech{self.pk}@partner.example",
+            request=self,
+            role=ContactRole.TECHNICAL,
+            name="Tess Tech",
+            job_title="Teams Administrator",
+            email=f"tech{self.pk}@partner.example",
         )
 
 

@@ -23,9 +23,19 @@ def _free_port() -> int:
 
 def _start_redis(port: int) -> subprocess.Popen:
     process = subprocess.Popen(
-        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
     def answers():
@@ -46,7 +56,9 @@ def test_a_submission_made_while_redis_is_down_is_saved_and_emailed_once_it_is_b
     port = _free_port()
     broker_url = f"redis://127.0.0.1:{port}/0"
     redis_process = _start_redis(port)
-    worker, _log = start_worker(broker_url=broker_url, database_name=settings.DATABASES["default"]["NAME"])
+    worker, _log = start_worker(
+        broker_url=broker_url, database_name=settings.DATABASES["default"]["NAME"]
+    )
     previous_url = current_app.conf.broker_url
     current_app.conf.broker_url = broker_url
     try:
@@ -62,8 +74,11 @@ def test_a_submission_made_while_redis_is_down_is_saved_and_emailed_once_it_is_b
         assert not mail_to("rowan@", req.reference)
 
         redis_process = _start_redis(port)
-        message = wait_for(lambda: mail_to("rowan@", req.reference), timeout=90,
-                           what="the email after Redis came back")
+        message = wait_for(
+            lambda: mail_to("rowan@", req.reference),
+            timeout=90,
+            what="the email after Redis came back",
+        )
         assert len(message) == 1
         outbox.refresh_from_db()
         assert outbox.dispatched_at is not None

@@ -76,8 +76,11 @@ def test_sending_the_agreement_renders_it_in_the_worker_and_emails_the_pdf(
     wait_for(sent, timeout=60, what="the worker to render and send the agreement")
     agreement = req.current_agreement
     assert agreement.pdf_sha256 and agreement.sent_at
-    message = wait_for(lambda: mail_to("lee@", "Federation Partnering Agreement"), timeout=30,
-                       what="the agreement email")[0]
+    message = wait_for(
+        lambda: mail_to("lee@", "Federation Partnering Agreement"),
+        timeout=30,
+        what="the agreement email",
+    )[0]
     attachments = list(message.iter_attachments())
     assert [a.get_content_type() for a in attachments] == ["application/pdf"]
     pdf = attachments[0].get_content()

@@ -7,7 +7,7 @@ from pathlib import Path
 from .base import *  # noqa: F403
 from .base import CELERY_BEAT_SCHEDULE, env
 
-SECRET_KEY = "test-only-not-secret"
+SECRET_KEY = "test-only-not-secret"  # noqa: S105 (tests only; production reads the env)
 DEBUG = False
 DATABASES = {
     "default": env.db(
