@@ -71,13 +71,20 @@ def main() -> None:
     ]:
         RequestedDomain.objects.create(request=req, name=name)
     Contact.objects.create(
-        request=req, role=ContactRole.SPOC, name="Sam Spoc", job_title="IT Service Manager",
-        email="sam.spoc@example.org.uk", phone="01234 567890",
+        request=req,
+        role=ContactRole.SPOC,
+        name="Sam Spoc",
+        job_title="IT Service Manager",
+        email="sam.spoc@example.org.uk",
+        phone="01234 567890",
     )
     for name in ["Tess Tech", "Terry Teams"]:
         Contact.objects.create(
-            request=req, role=ContactRole.TECHNICAL, name=name,
-            job_title="Teams Administrator", email=f"{name.split()[0].lower()}@example.org.uk",
+            request=req,
+            role=ContactRole.TECHNICAL,
+            name=name,
+            job_title="Teams Administrator",
+            email=f"{name.split()[0].lower()}@example.org.uk",
         )
     staff = get_user_model().objects.create_user(username="bench", email="bench@nhs.net")
     agreement = Agreement.objects.create(request=req, requested_by=staff)

@@ -4,6 +4,7 @@ import io
 import re
 import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 import weasyprint
@@ -22,6 +23,7 @@ IDN_UNICODE = "bücher.example.org.uk"
 @dataclass
 class Rendered:
     pdf: bytes
+    path: Path
     text: str  # pdftotext -layout, pages separated by form feeds
 
     @property
@@ -38,7 +40,7 @@ def render(agreement, tmp_path) -> Rendered:
         check=True,
         capture_output=True,
     )
-    return Rendered(pdf=pdf, text=result.stdout.decode("utf-8"))
+    return Rendered(pdf=pdf, path=path, text=result.stdout.decode("utf-8"))
 
 
 @pytest.fixture
@@ -175,9 +177,8 @@ def test_all_text_including_header_and_footer_is_in_embedded_dejavu_sans(agreeme
     # Page-margin text does not inherit the body font; without font-family in @page the
     # header and footer come out in a serif face.
     rendered = render(agreement, tmp_path)
-    path = tmp_path / "fpa.pdf"
     listing = subprocess.run(
-        ["pdffonts", str(path)], check=True, capture_output=True, text=True
+        ["pdffonts", str(rendered.path)], check=True, capture_output=True, text=True
     ).stdout.splitlines()[2:]
 
     fonts = [line.split() for line in listing if line.strip()]
