@@ -93,6 +93,7 @@ def _a_label(name: str) -> str:
             text = idna.encode(text, uts46=True, transitional=False).decode("ascii")
         except UnicodeError as error:  # idna.IDNAError is a UnicodeError
             raise ValueError(f"“{name}” is not a valid domain name.") from error
+    text = text.lower()
     if not _A_LABEL_DOMAIN.fullmatch(text):
         raise ValueError(f"“{name}” is not a valid domain name.")
     return text
