@@ -3,8 +3,13 @@
 The federation request's own admin (with its agreement and evidence) is in agreements/admin.py.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponse
+from django.urls import path
 
+from .allowlist import EXPORT_FORMATS, allow_list_download
+from .audit import audit
 from .models import AllowListEntry, AuditEvent, Organisation
 
 
@@ -61,3 +66,31 @@ class AllowListEntryAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def get_urls(self):
+        return [
+            path(
+                "export/<str:fmt>/",
+                self.admin_site.admin_view(self.export_view),
+                name="requests_app_allowlistentry_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "export_formats": EXPORT_FORMATS}
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request, fmt):
+        """The allow list as a download, the same as manage.py export_allowlist."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if fmt not in EXPORT_FORMATS:
+            raise Http404("No such format.")
+        filename, content_type, text, warnings = allow_list_download(fmt)
+        for warning in warnings:
+            messages.warning(request, warning)
+        audit(None, request.user, "allowlist.exported", message=f"{fmt}: {filename}")
+        response = HttpResponse(text, content_type=content_type)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
