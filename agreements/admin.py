@@ -4,6 +4,7 @@ It lives here, not in requests_app, because its actions call agreement services 
 requests_app never imports agreements.
 """
 
+import idna
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
@@ -26,6 +27,12 @@ from .forms import EvidenceForm, SignatureForm
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
+# Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
+FILE_PERMISSIONS = {
+    "agreement": "agreements.view_agreement",
+    "signed": "agreements.view_agreement",
+    "evidence": "agreements.view_evidenceitem",
+}
 
 
 def _review(req, user, data):
@@ -324,6 +331,19 @@ class FederationRequestAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return selectors.requests_for_admin()
 
+    def get_search_results(self, request, queryset, search_term):
+        """Also find a domain typed as it is shown (Unicode) though stored as its A-label."""
+        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        try:
+            a_label = idna.encode(term, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError):
+            return results, may_have_duplicates
+        if a_label != term.lower():
+            results |= queryset.filter(domains__name__icontains=a_label)
+            may_have_duplicates = True
+        return results, may_have_duplicates
+
     @admin.display(description="domains")
     def domain_list(self, req):
         return ", ".join(d.display_name for d in req.domains.all())
@@ -402,7 +422,13 @@ class FederationRequestAdmin(admin.ModelAdmin):
         if not may(request.user, action):
             messages.error(request, f"You do not have permission to do this: {label.lower()}.")
             return self._back(req)
-        form = form_class(request.POST or None, request.FILES or None) if form_class else None
+        form = None
+        if form_class:
+            form = (
+                form_class(request.POST, request.FILES)
+                if request.method == "POST"
+                else form_class()
+            )
         if request.method == "POST" and (form is None or form.is_valid()):
             try:
                 done = handler(req, request.user, form.cleaned_data if form else {})
@@ -422,7 +448,11 @@ class FederationRequestAdmin(admin.ModelAdmin):
 
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)
-        form = EvidenceForm(request.POST or None, request.FILES or None)
+        form = (
+            EvidenceForm(request.POST, request.FILES)
+            if request.method == "POST"
+            else EvidenceForm()
+        )
         if request.method == "POST" and form.is_valid():
             try:
                 services.evidence_add(
@@ -451,7 +481,9 @@ class FederationRequestAdmin(admin.ModelAdmin):
         item = get_object_or_404(EvidenceItem, pk=item_pk, request=req)
         if verb not in ("verify", "return"):
             raise Http404("No such action.")
-        form = ReasonForm(request.POST or None) if verb == "return" else None
+        form = None
+        if verb == "return":
+            form = ReasonForm(request.POST) if request.method == "POST" else ReasonForm()
         if request.method == "POST" and (form is None or form.is_valid()):
             try:
                 if verb == "verify":
@@ -481,18 +513,21 @@ class FederationRequestAdmin(admin.ModelAdmin):
 
     def file_view(self, request, pk, kind, file_pk):
         req = self._request_or_404(request, pk)
+        permission = FILE_PERMISSIONS.get(kind)
+        if permission is None:
+            raise Http404("No such file.")
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
         if kind == "evidence":
             item = get_object_or_404(EvidenceItem, pk=file_pk, request=req)
             field, name, what = item.file, f"{req.reference}-evidence-{item.pk}.pdf", "evidence"
-        elif kind in ("agreement", "signed"):
+        else:
             agreement = get_object_or_404(Agreement, pk=file_pk, request=req)
             field = agreement.pdf if kind == "agreement" else agreement.signed_copy
             name = agreement.download_name.replace(
                 ".pdf", "-signed.pdf" if kind == "signed" else ".pdf"
             )
             what = "issued FPA" if kind == "agreement" else "signed FPA"
-        else:
-            raise Http404("No such file.")
         if not field:
             raise Http404("That file does not exist yet.")
         audit(req, request.user, "file.downloaded", message=f"{what}: {name}")
@@ -503,7 +538,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
     def raise_view(self, request):
         if not may(request.user, "raise_on_behalf"):
             raise PermissionDenied
-        form = RaiseOnBehalfForm(request.POST or None)
+        form = RaiseOnBehalfForm(request.POST) if request.method == "POST" else RaiseOnBehalfForm()
         if request.method == "POST" and form.is_valid():
             try:
                 req = request_services.request_submit(

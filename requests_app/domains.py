@@ -25,12 +25,17 @@ def _public_suffix_list() -> PublicSuffixList:
     return PublicSuffixList()
 
 
+def _encoded_length(label: str) -> int:
+    """Length of the label once encoded: as typed if ASCII, else xn-- and its Punycode."""
+    if label.isascii():
+        return len(label)
+    return len("xn--") + len(label.encode("punycode"))
+
+
 def normalise_domain(raw: str) -> str:
     """Return the domain as its lower-case A-label, or raise DomainError saying why not."""
     text = (raw or "").strip()
-    if text.endswith("."):
-        text = text[:-1]
-    if not text:
+    if not text or text == ".":
         raise DomainError("Enter a domain name, like example.org.uk.")
     if "*" in text:
         raise DomainError(
@@ -45,31 +50,42 @@ def normalise_domain(raw: str) -> str:
             )
     if any(character.isspace() for character in text):
         raise DomainError(f"“{text}” contains a space. Enter one domain name per line.")
+    invalid = DomainError(
+        f"“{text}” is not a valid domain name: it may only contain letters, digits and "
+        "hyphens, in labels separated by dots, with no hyphen at the start or end of a label."
+    )
     try:
-        # IDNA 2008 with UTS 46 mapping: folds case and width, maps ß etc. the way browsers do.
-        a_label = idna.encode(text, uts46=True, transitional=False).decode("ascii")
-    except idna.IDNAError as error:
-        raise DomainError(
-            f"“{text}” is not a valid domain name: it may only contain letters, digits and "
-            "hyphens, in labels separated by dots, with no hyphen at the start or end of a label."
-        ) from error
-    except UnicodeError as error:  # a label over 63 characters, or an empty label
-        raise DomainError(
-            f"“{text}” is not a valid domain name: a part between dots is empty or longer than "
-            f"{MAX_LABEL_LENGTH} characters."
-        ) from error
-    a_label = a_label.lower()
-    labels = a_label.split(".")
-    if any(not label for label in labels):
+        # UTS 46 mapping first (folds case and width, maps fullwidth dots), so that the
+        # trailing-dot and empty-label checks see the dots a browser would see.
+        mapped = idna.uts46_remap(text, std3_rules=False, transitional=False)
+    except (idna.IDNAError, UnicodeError) as error:
+        raise invalid from error
+    if mapped.endswith("."):
+        mapped = mapped[:-1]
+    label_lengths = [_encoded_length(label) for label in mapped.split(".")]
+    if 0 in label_lengths:
         raise DomainError(f"“{text}” has an empty part between two dots.")
-    if any(len(label) > MAX_LABEL_LENGTH for label in labels):
+    # Length limits apply to the encoded (A-label) form; idna's own errors would not say so.
+    if max(label_lengths) > MAX_LABEL_LENGTH:
         raise DomainError(
             f"“{text}” has a part longer than {MAX_LABEL_LENGTH} characters between dots."
         )
-    if len(a_label) > MAX_NAME_LENGTH:
+    if sum(label_lengths) + len(label_lengths) - 1 > MAX_NAME_LENGTH:
         raise DomainError(f"“{text}” is longer than {MAX_NAME_LENGTH} characters.")
+    try:
+        # IDNA 2008 on the mapped name: each label checked and turned into its A-label.
+        a_label = idna.encode(mapped, uts46=False).decode("ascii")
+    except (idna.IDNAError, UnicodeError) as error:
+        raise invalid from error
+    a_label = a_label.lower()
+    labels = a_label.split(".")
     if len(labels) < 2:
         raise DomainError(f"“{text}” needs at least two parts, like example.org.uk.")
+    if labels[-1].isdigit():  # no top-level domain is numeric: this is an IP address
+        raise DomainError(
+            f"“{text}” looks like an IP address. Enter the domain name your Teams users "
+            "sign in with, like example.org.uk."
+        )
     if a_label == NHSMAIL_DOMAIN or a_label.endswith("." + NHSMAIL_DOMAIN):
         raise DomainError(
             f"“{text}” is NHSmail itself. Request federation for your own organisation's domain."

@@ -13,6 +13,8 @@ GROUP_PERMISSIONS = {
         "requests_app.reject_request",
         "requests_app.withdraw_request",
         "requests_app.view_federationrequest",
+        "requests_app.view_requesteddomain",
+        "requests_app.view_contact",
         "requests_app.view_organisation",
         "requests_app.view_allowlistentry",
         "requests_app.view_auditevent",
@@ -26,6 +28,8 @@ GROUP_PERMISSIONS = {
     "Service desk": [
         "requests_app.raise_on_behalf",
         "requests_app.view_federationrequest",
+        "requests_app.view_requesteddomain",
+        "requests_app.view_contact",
         "requests_app.view_organisation",
         "requests_app.view_allowlistentry",
     ],

@@ -70,6 +70,16 @@ def lock_request(request_id: int) -> FederationRequest:
         raise ActionRefused("That request does not exist.") from None
 
 
+def ensure_may_now(req: FederationRequest, actor, action: str) -> None:
+    """Raise ActionRefused unless actor may take action and the request's state allows it."""
+    ensure_may(actor, action)
+    if not can_proceed(getattr(req, action), check_conditions=False):
+        raise ActionRefused(
+            f"Request {req.reference} is now “{req.get_state_display()}”, so it cannot be "
+            f"{ACTION_PHRASES[action]}. Reload the page to see where it stands."
+        )
+
+
 def apply_transition(
     req: FederationRequest, actor, action: str, audit_action: str, *, message: str = "", **kwargs
 ) -> FederationRequest:
@@ -77,13 +87,8 @@ def apply_transition(
 
     Call inside a transaction on a row from lock_request.
     """
-    ensure_may(actor, action)
+    ensure_may_now(req, actor, action)
     method = getattr(req, action)
-    if not can_proceed(method, check_conditions=False):
-        raise ActionRefused(
-            f"Request {req.reference} is now “{req.get_state_display()}”, so it cannot be "
-            f"{ACTION_PHRASES[action]}. Reload the page to see where it stands."
-        )
     if not can_proceed(method):
         raise ActionRefused(GUARD_REASONS[action](req))
     from_state = req.state
@@ -237,6 +242,7 @@ def request_federate(*, request_id: int, actor, effective_date: date | None = No
     effective_date = effective_date or timezone.localdate()
     with transaction.atomic():
         req = lock_request(request_id)
+        ensure_may_now(req, actor, "federate")
         names = list(req.domains.values_list("name", flat=True))
         already = list(
             AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True)

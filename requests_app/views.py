@@ -39,7 +39,7 @@ def start(request):
 
 @require_http_methods(["GET", "POST"])
 def request_form(request):
-    form = RequestForm(request.POST or None)
+    form = RequestForm(request.POST) if request.method == "POST" else RequestForm()
     if request.method == "POST" and form.is_valid():
         try:
             req = services.request_submit(**form.service_arguments())
@@ -106,7 +106,7 @@ def agreement_download(request, token):
 @require_http_methods(["GET", "POST"])
 def withdraw(request, token):
     req = _request_or_404(token)
-    form = WithdrawForm(request.POST or None)
+    form = WithdrawForm(request.POST) if request.method == "POST" else WithdrawForm()
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
