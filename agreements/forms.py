@@ -21,7 +21,12 @@ class SignatureForm(forms.Form):
     signed_copy = PdfField(label="Signed agreement (PDF)")
     signatory_name = forms.CharField(label="Signatory's full name", max_length=200)
     signatory_job_title = forms.CharField(label="Signatory's job title", max_length=200)
-    signed_on = forms.DateField(label="Signed on (YYYY-MM-DD)")
+    signed_on = forms.DateField(
+        label="Signed on",
+        help_text="The date on the signature (YYYY-MM-DD).",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )
     signatory_is_director = forms.BooleanField(
         label="I have checked that the signatory holds a Director-level role",
         error_messages={"required": "The agreement must be signed at Director level."},

@@ -1,10 +1,12 @@
 """Writes about the agreement and its evidence; each may take a request transition."""
 
+from contextlib import contextmanager
+
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from requests_app.audit import REQUESTER_LABEL, audit
+from requests_app.audit import audit
 from requests_app.errors import ActionRefused
 from requests_app.models import State
 from requests_app.outbox import enqueue_after_commit
@@ -17,6 +19,20 @@ from .uploads import read_pdf_upload
 
 RENDER_TASK = "agreements.tasks.agreement_render"
 EMAIL_TASK = "agreements.tasks.agreement_email"
+
+
+@contextmanager
+def stored_file(field_file, name: str, content: bytes):
+    """Store content in field_file for a transaction; remove it again if the block fails.
+
+    The database rolls back by itself; the file on disk would otherwise stay, unreferenced.
+    """
+    field_file.save(name, ContentFile(content), save=False)
+    try:
+        yield field_file
+    except BaseException:
+        field_file.storage.delete(field_file.name)
+        raise
 
 
 def agreement_issue(*, request_id: int, actor) -> Agreement:
@@ -49,16 +65,22 @@ def agreement_render(*, agreement_id: int) -> Agreement:
     with transaction.atomic():
         req = lock_request(agreement.request_id)
         agreement = Agreement.objects.select_for_update().get(pk=agreement_id)
-        if not agreement.pdf:
-            agreement.pdf.save(f"{req.reference}.pdf", ContentFile(pdf_bytes), save=False)
-            agreement.pdf_sha256 = sha256_hex(pdf_bytes)
-            agreement.rendered_at = timezone.now()
-            agreement.save()
-            audit(req, None, "agreement.rendered", message=f"SHA-256 {agreement.pdf_sha256}.")
-        if req.state == State.REVIEWED and agreement.sent_at is None:
-            request_send_agreement(request_id=req.pk, actor=agreement.requested_by)
+        if agreement.pdf:
+            _send_if_due(req, agreement)
+        else:
+            with stored_file(agreement.pdf, f"{req.reference}.pdf", pdf_bytes):
+                agreement.pdf_sha256 = sha256_hex(pdf_bytes)
+                agreement.rendered_at = timezone.now()
+                agreement.save()
+                audit(req, None, "agreement.rendered", message=f"SHA-256 {agreement.pdf_sha256}.")
+                _send_if_due(req, agreement)
     agreement.refresh_from_db()
     return agreement
+
+
+def _send_if_due(req, agreement: Agreement) -> None:
+    if req.state == State.REVIEWED and agreement.sent_at is None:
+        request_send_agreement(request_id=req.pk, actor=agreement.requested_by)
 
 
 def agreement_record_failure(*, agreement_id: int, reason: str) -> None:
@@ -112,23 +134,23 @@ def request_record_signature(
                 f"Request {req.reference} is “{req.get_state_display()}”; a signed copy is "
                 "recorded only while the agreement is out for signature."
             )
-        agreement.signed_copy.save("signed.pdf", ContentFile(content), save=False)
-        agreement.signed_copy_sha256 = digest
-        agreement.signatory_name = signatory_name.strip()
-        agreement.signatory_job_title = signatory_job_title.strip()
-        agreement.signatory_is_director = signatory_is_director
-        agreement.signed_on = signed_on
-        agreement.received_at = timezone.now()
-        agreement.save()
-        apply_transition(
-            req,
-            actor,
-            "record_signature",
-            "request.signed",
-            message=f"Signed by {agreement.signatory_name}, {agreement.signatory_job_title}, "
-            f"on {signed_on:%d %B %Y}. Signed copy SHA-256 {digest}.",
-        )
-        queue_request_email(req, "signed")
+        with stored_file(agreement.signed_copy, "signed.pdf", content):
+            agreement.signed_copy_sha256 = digest
+            agreement.signatory_name = signatory_name.strip()
+            agreement.signatory_job_title = signatory_job_title.strip()
+            agreement.signatory_is_director = signatory_is_director
+            agreement.signed_on = signed_on
+            agreement.received_at = timezone.now()
+            agreement.save()
+            apply_transition(
+                req,
+                actor,
+                "record_signature",
+                "request.signed",
+                message=f"Signed by {agreement.signatory_name}, {agreement.signatory_job_title}"
+                f", on {signed_on:%d %B %Y}. Signed copy SHA-256 {digest}.",
+            )
+            queue_request_email(req, "signed")
     return req
 
 
@@ -143,7 +165,9 @@ def evidence_add(*, request_id: int, actor, criterion_id: int, upload, notes: st
                 f"Evidence is taken once the agreement is sent and until it is verified; "
                 f"request {req.reference} is “{req.get_state_display()}”."
             )
-        criterion = EvidenceCriterion.objects.get(pk=criterion_id)
+        criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
+        if criterion is None:
+            raise ActionRefused("Choose one of the DCB1596 criteria for this evidence.")
         item = EvidenceItem(
             request=req,
             criterion=criterion,
@@ -152,21 +176,22 @@ def evidence_add(*, request_id: int, actor, criterion_id: int, upload, notes: st
             uploaded_by=actor,
             notes=notes,
         )
-        item.file.save("evidence.pdf", ContentFile(content), save=False)
-        item.save()
-        audit(
-            req,
-            actor,
-            "evidence.uploaded",
-            message=f"{criterion.title}: {item.original_filename} (SHA-256 {digest}).",
-            actor_label="" if actor else REQUESTER_LABEL,
-        )
+        with stored_file(item.file, "evidence.pdf", content):
+            item.save()
+            audit(
+                req,
+                actor,
+                "evidence.uploaded",
+                message=f"{criterion.title}: {item.original_filename} (SHA-256 {digest}).",
+            )
     return item
 
 
 def _lock_item_for_review(item_id: int, actor):
     ensure_may(actor, "verify_evidence")
-    item = EvidenceItem.objects.select_related("criterion").get(pk=item_id)
+    item = EvidenceItem.objects.filter(pk=item_id).first()
+    if item is None:
+        raise ActionRefused("That evidence does not exist.")
     req = lock_request(item.request_id)
     item = EvidenceItem.objects.select_for_update().select_related("criterion").get(pk=item_id)
     if req.state != State.SIGNED:

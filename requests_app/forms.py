@@ -196,4 +196,6 @@ class FederateForm(forms.Form):
         label="Effective date",
         help_text="The date the domains join the allow list (YYYY-MM-DD).",
         initial=timezone.localdate,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
     )

@@ -175,7 +175,9 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
         )
 
     def has_all_evidence_verified(self) -> bool:
-        return not self.missing_evidence()
+        # At least one verified item: with no required criteria configured, nothing is proven.
+        verified = self.evidence_items.filter(status="verified").exists()
+        return verified and not self.missing_evidence()
 
     # -- transitions (state and its own fields only) ------------------------------------------
 
@@ -315,8 +317,20 @@ class AllowListEntry(models.Model):
         return domain_unicode(self.domain)
 
 
+class AuditEventQuerySet(models.QuerySet):
+    """Refuses bulk rewrites; PostgreSQL also refuses them with a trigger (migration 0002)."""
+
+    def update(self, **kwargs):
+        raise ValidationError("Audit events cannot be changed.")
+
+    def delete(self):
+        raise ValidationError("Audit events cannot be deleted.")
+
+
 class AuditEvent(models.Model):
     """Append-only: written by services in the same transaction as the change it records."""
+
+    objects = AuditEventQuerySet.as_manager()
 
     request = models.ForeignKey(
         FederationRequest,

@@ -50,6 +50,8 @@ GUARD_REASONS = {
     ),
     "verify_evidence": lambda req: (
         "Evidence is not yet verified for: " + "; ".join(req.missing_evidence()) + "."
+        if req.missing_evidence()
+        else "No evidence has been verified yet."
     ),
 }
 

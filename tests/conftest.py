@@ -57,6 +57,14 @@ def outsider_user(db):
     return UserFactory(username="olly.outsider")
 
 
+def clear_broker(broker_url: str) -> None:
+    """Drop this test process's queued jobs (its own key prefix only)."""
+    broker = redis.Redis.from_url(broker_url)
+    keys = list(broker.scan_iter(f"{settings.TEST_BROKER_PREFIX}*"))
+    if keys:
+        broker.delete(*keys)
+
+
 def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None = None):
     """A real Celery worker (with embedded beat for the outbox sweeper) as a subprocess."""
     scratch = Path(os.environ["TEST_SCRATCH_DIR"])
@@ -118,7 +126,7 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     worker must be the only one sweeping the outbox).
     """
     broker_url = settings.CELERY_BROKER_URL
-    redis.Redis.from_url(broker_url).flushdb()
+    clear_broker(broker_url)
     process, log_path = start_worker(
         broker_url=broker_url, database_name=settings.DATABASES["default"]["NAME"]
     )

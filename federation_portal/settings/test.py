@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE, env
+from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_TRANSPORT_OPTIONS, env
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105 (tests only; production reads the env)
 DEBUG = False
@@ -17,6 +17,13 @@ DATABASES = {
 # One test database per pytest process, so runs side by side do not drop each other's.
 DATABASES["default"]["TEST"] = {"NAME": f"test_federation_portal_{os.getpid()}"}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+# Each pytest process (and the workers it starts, which inherit the variable) has its own keys,
+# so runs side by side never take each other's jobs.
+TEST_BROKER_PREFIX = os.environ.setdefault("TEST_BROKER_PREFIX", f"fp-test-{os.getpid()}:")
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "global_keyprefix": TEST_BROKER_PREFIX,
+}
 _SCRATCH = Path(os.environ.get("TEST_SCRATCH_DIR") or tempfile.mkdtemp(prefix="fp-test-"))
 os.environ["TEST_SCRATCH_DIR"] = str(_SCRATCH)  # the worker subprocess shares the same folder
 PRIVATE_MEDIA_ROOT = _SCRATCH / "private"

@@ -4,6 +4,7 @@ import datetime
 import hashlib
 import io
 import subprocess
+import uuid
 from pathlib import Path
 
 import pytest
@@ -55,7 +56,7 @@ SIGNED_ON = datetime.date(2026, 2, 14)
 
 
 def reload(req) -> FederationRequest:
-    # The state field is protected: refresh_from_db() would refuse to set it.
+    """The request as the next page load would see it."""
     return FederationRequest.objects.get(pk=req.pk)
 
 
@@ -77,9 +78,10 @@ def assert_untouched(req, state):
     assert OutboxMessage.objects.count() == 0
 
 
-def pdf_bytes() -> bytes:
+def pdf_bytes(title: str = "Federation Partnering Agreement") -> bytes:
     writer = PdfWriter()
     writer.add_blank_page(595, 842)
+    writer.add_metadata({"/Title": title})
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
@@ -112,9 +114,9 @@ def signature(**overrides) -> dict:
     return values
 
 
-def signed_copies_on_disk() -> set[Path]:
+def signed_copies_holding(content: bytes) -> list[Path]:
     folder = Path(settings.PRIVATE_MEDIA_ROOT) / "agreements" / "signed"
-    return set(folder.glob("*")) if folder.exists() else set()
+    return [path for path in folder.glob("*") if path.read_bytes() == content]
 
 
 def required_criteria() -> list[EvidenceCriterion]:
@@ -372,24 +374,19 @@ def test_signed_needs_the_signatory_and_director_confirmation(feedback_user, mis
     assert agreement.signatory_name == ""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: request_record_signature saves the signed copy to storage before the "
-    "transition's guard runs; when the guard refuses (no director confirmation), the database "
-    "row rolls back but the uploaded file stays on disk, unreferenced and never cleaned up.",
-)
 def test_a_refused_signature_leaves_no_signed_copy_on_disk(feedback_user):
     req = FederationRequestFactory(state=State.FPA_SENT)
     rendered_agreement(req, feedback_user)
-    before = signed_copies_on_disk()
+    content = pdf_bytes(title=f"Refused signature {uuid.uuid4()}")
 
     with pytest.raises(ActionRefused):
         request_record_signature(
-            request_id=req.pk, actor=feedback_user, **signature(signatory_is_director=False)
+            request_id=req.pk,
+            actor=feedback_user,
+            **signature(signed_copy=pdf_upload(content=content), signatory_is_director=False),
         )
 
-    assert signed_copies_on_disk() == before
+    assert signed_copies_holding(content) == []
 
 
 @pytest.mark.parametrize(

@@ -6,13 +6,11 @@ the agreement PDF and sends the emails.
 """
 
 import hashlib
-import importlib
 import json
 import re
 from urllib.parse import urlsplit
 
 import pytest
-from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.utils import timezone
 from playwright.sync_api import Page, expect
@@ -42,11 +40,7 @@ TIMELINE = [
 
 @pytest.fixture
 def evidence_criteria(db):
-    """The required DCB1596 criteria, reseeded when an earlier transactional test's flush
-    emptied the table the data migration fills."""
-    if not EvidenceCriterion.objects.exists():
-        migration = importlib.import_module("agreements.migrations.0002_seed_evidence_criteria")
-        migration.seed(django_apps, None)
+    """The required DCB1596 criteria (seeded after every migrate and flush)."""
     criteria = list(EvidenceCriterion.objects.filter(required=True).order_by("position"))
     assert criteria, "no required DCB1596 criteria: the evidence steps would prove nothing"
     return criteria
@@ -275,7 +269,7 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     )
     page.get_by_label("Signatory's full name").fill("Dana Director")
     page.get_by_label("Signatory's job title").fill("Director of Digital")
-    page.get_by_label("Signed on (YYYY-MM-DD)").fill(timezone.localdate().isoformat())
+    page.get_by_label("Signed on").fill(timezone.localdate().isoformat())
     page.get_by_label("I have checked that the signatory holds a Director-level role").check()
     page.get_by_role("button", name="Record the signed agreement").click()
     expect_success(page, f"{reference} is signed.")

@@ -42,7 +42,7 @@ NOT_OPEN = [State.FEDERATED, State.REJECTED, State.WITHDRAWN]
 
 
 def reload(req) -> FederationRequest:
-    # The state field is protected: refresh_from_db() would refuse to set it.
+    """The request as the next page load would see it."""
     return FederationRequest.objects.get(pk=req.pk)
 
 
@@ -453,6 +453,29 @@ def test_federate_is_refused_from_any_other_state_naming_it(feedback_user, state
     assert AllowListEntry.objects.count() == 0
 
 
+def test_federate_checks_permission_and_state_before_looking_at_the_allow_list(
+    outsider_user, feedback_user
+):
+    # Someone without the permission learns nothing about the allow list, and a stale click
+    # on a request no longer awaiting federation is told where the request stands.
+    AllowListEntry.objects.create(
+        domain="old.example.org.uk", effective_date="2024-01-01", source="import"
+    )
+    waiting = FederationRequestFactory(
+        state=State.EVIDENCE_VERIFIED, domains=["old.example.org.uk"]
+    )
+    with pytest.raises(ActionRefused) as refusal:
+        request_federate(request_id=waiting.pk, actor=outsider_user)
+    assert "do not have permission" in str(refusal.value)
+    assert "old.example.org.uk" not in str(refusal.value)
+
+    closed = FederationRequestFactory(state=State.WITHDRAWN, domains=[])
+    RequestedDomain.objects.create(request=closed, name="old.example.org.uk", is_live=False)
+    with pytest.raises(ActionRefused, match="is now “Withdrawn”, so it cannot be federated"):
+        request_federate(request_id=closed.pk, actor=feedback_user)
+    assert AuditEvent.objects.count() == 0
+
+
 # -- one transaction: state, audit and outbox together -------------------------------------------
 
 
@@ -530,13 +553,6 @@ def test_an_audit_event_cannot_be_changed_or_deleted(feedback_user):
     assert stored.message == "Checked."
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: AuditEvent is append-only only through Model.save()/delete(); "
-    "AuditEvent.objects.filter(...).update(...) and .delete(), as a shell script or a bulk "
-    "admin action would call them, rewrite or remove rows without any refusal.",
-)
 def test_audit_events_cannot_be_rewritten_or_deleted_in_bulk(feedback_user):
     req = FederationRequestFactory()
     request_review(request_id=req.pk, actor=feedback_user, notes="Checked.")

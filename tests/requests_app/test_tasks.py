@@ -100,10 +100,11 @@ def test_the_outbox_keeps_a_job_the_broker_refused_and_publishes_it_later():
     assert "Connection refused" in message.last_error or "Error" in message.last_error
 
     broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    broker.delete("default")
+    queue = f"{settings.TEST_BROKER_PREFIX}default"
+    broker.delete(queue)
     assert outbox.dispatch_pending() == 1
     message.refresh_from_db()
     assert message.dispatched_at is not None
-    assert broker.llen("default") == 1  # the job is on the worker's queue
-    broker.delete("default")
+    assert broker.llen(queue) == 1  # the job is on the worker's queue
+    broker.delete(queue)
     assert outbox.dispatch_pending() == 0  # published once only

@@ -1,9 +1,8 @@
 """The DCB1596 minimum information security criteria the Feedback team starts from.
 
-Staff can edit them in the admin; this only seeds an empty table.
+Staff edit them in the admin; this only fills an empty table, after every migrate (and after a
+flush, which also sends post_migrate).
 """
-
-from django.db import migrations
 
 CRITERIA = [
     (
@@ -64,12 +63,14 @@ CRITERIA = [
 ]
 
 
-def seed(apps, schema_editor):
-    criterion_model = apps.get_model("agreements", "EvidenceCriterion")
-    if criterion_model.objects.exists():
+def ensure_default_criteria(**kwargs) -> None:
+    """post_migrate: seed the criteria when there are none."""
+    from .models import EvidenceCriterion
+
+    if EvidenceCriterion.objects.exists():
         return
-    for position, (code, title, description, accepted, required) in enumerate(CRITERIA, 1):
-        criterion_model.objects.create(
+    EvidenceCriterion.objects.bulk_create(
+        EvidenceCriterion(
             code=code,
             title=title,
             description=description,
@@ -77,8 +78,5 @@ def seed(apps, schema_editor):
             required=required,
             position=position,
         )
-
-
-class Migration(migrations.Migration):
-    dependencies = [("agreements", "0001_initial")]
-    operations = [migrations.RunPython(seed, migrations.RunPython.noop)]
+        for position, (code, title, description, accepted, required) in enumerate(CRITERIA, 1)
+    )
