@@ -4,7 +4,6 @@ It lives here, not in requests_app, because its actions call agreement services 
 requests_app never imports agreements.
 """
 
-import idna
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
@@ -19,7 +18,7 @@ from requests_app import services as request_services
 from requests_app.audit import audit
 from requests_app.errors import ActionRefused
 from requests_app.forms import FederateForm, RaiseOnBehalfForm, ReasonForm, ReviewForm
-from requests_app.models import AuditEvent, Contact, FederationRequest, RequestedDomain
+from requests_app.models import Contact, FederationRequest, RequestedDomain
 from requests_app.permissions import may
 
 from . import services
@@ -27,6 +26,8 @@ from .forms import EvidenceForm, SignatureForm
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
+# The change page shows the newest audit events; the audit log's own list has them all.
+AUDIT_SHOWN = 50
 # Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
 FILE_PERMISSIONS = {
     "agreement": "agreements.view_agreement",
@@ -49,17 +50,8 @@ def _send(req, user, data):
 
 
 def _sign(req, user, data):
-    signature = {
-        k: data[k]
-        for k in (
-            "signed_copy",
-            "signatory_name",
-            "signatory_job_title",
-            "signed_on",
-            "signatory_is_director",
-        )
-    }
-    services.request_record_signature(request_id=req.pk, actor=user, **signature)
+    # SignatureForm's fields are the service's keyword arguments.
+    services.request_record_signature(request_id=req.pk, actor=user, **data)
     return f"{req.reference} is signed. Verify the evidence next."
 
 
@@ -173,6 +165,10 @@ class ContactInline(ReadOnlyInline):
 
 class AgreementInline(ReadOnlyInline):
     model = Agreement
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("request")
+
     fields = (
         "template_version",
         "requested_at",
@@ -217,6 +213,10 @@ class AgreementInline(ReadOnlyInline):
 
 class EvidenceItemInline(ReadOnlyInline):
     model = EvidenceItem
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("criterion", "request", "verified_by")
+
     fields = (
         "criterion",
         "evidence_file",
@@ -255,22 +255,6 @@ class EvidenceItemInline(ReadOnlyInline):
                 for verb, label in (("verify", "Verify"), ("return", "Return for rework"))
             ),
         )
-
-
-class AuditEventInline(ReadOnlyInline):
-    model = AuditEvent
-    fields = (
-        "created_at",
-        "actor_label",
-        "action",
-        "from_state",
-        "to_state",
-        "message",
-        "ip_address",
-    )
-    readonly_fields = fields
-    verbose_name_plural = "audit log"
-    ordering = ("created_at", "pk")
 
 
 @admin.register(FederationRequest)
@@ -325,24 +309,17 @@ class FederationRequestAdmin(admin.ModelAdmin):
         ContactInline,
         AgreementInline,
         EvidenceItemInline,
-        AuditEventInline,
     ]
 
     def get_queryset(self, request):
         return selectors.requests_for_admin()
 
     def get_search_results(self, request, queryset, search_term):
-        """Also find a domain typed as it is shown (Unicode) though stored as its A-label."""
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        term = search_term.strip()
-        try:
-            a_label = idna.encode(term, uts46=True).decode("ascii")
-        except (idna.IDNAError, UnicodeError):
-            return results, may_have_duplicates
-        if a_label != term.lower():
-            results |= queryset.filter(domains__name__icontains=a_label)
-            may_have_duplicates = True
-        return results, may_have_duplicates
+        """Reference, organisation, ODS code or domain (as shown or as stored), without the
+        DISTINCT over a join that Django's own search needs (slow at scale, see bench/)."""
+        if not search_term.strip():
+            return queryset, False
+        return queryset.filter(selectors.request_search_filter(search_term)), False
 
     @admin.display(description="domains")
     def domain_list(self, req):
@@ -377,18 +354,17 @@ class FederationRequestAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        req = self.get_object(request, object_id)
-        extra_context = extra_context or {}
-        if req is not None:
-            extra_context["lifecycle_actions"] = available_actions(request.user, req)
-            extra_context["may_add_evidence"] = may(request.user, "upload_evidence") and (
-                req.state in ("fpa_sent", "signed")
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            context["lifecycle_actions"] = available_actions(request.user, obj)
+            context["may_add_evidence"] = may(request.user, "upload_evidence") and (
+                obj.state in ("fpa_sent", "signed")
             )
-            extra_context["missing_evidence"] = (
-                req.missing_evidence() if req.state == "signed" else []
-            )
-        return super().change_view(request, object_id, form_url, extra_context)
+            context["missing_evidence"] = obj.missing_evidence() if obj.state == "signed" else []
+            if request.user.has_perm("requests_app.view_auditevent"):
+                context["audit_events"] = selectors.recent_audit_events(obj, limit=AUDIT_SHOWN)
+                context["audit_shown"] = AUDIT_SHOWN
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     # -- views behind the buttons -------------------------------------------------------------
 

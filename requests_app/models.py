@@ -132,6 +132,10 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
             ("withdraw_request", "Can withdraw a federation request"),
             ("raise_on_behalf", "Can raise a request on an organisation's behalf"),
         ]
+        indexes = [
+            # The admin's state filter and its count; the changelist sorts by newest first.
+            models.Index(fields=["state", "-created_at"], name="request_state_created"),
+        ]
         constraints = [
             # queryset.update() bypasses the protected field; the database still refuses nonsense.
             models.CheckConstraint(
@@ -330,8 +334,6 @@ class AuditEventQuerySet(models.QuerySet):
 class AuditEvent(models.Model):
     """Append-only: written by services in the same transaction as the change it records."""
 
-    objects = AuditEventQuerySet.as_manager()
-
     request = models.ForeignKey(
         FederationRequest,
         null=True,
@@ -350,6 +352,8 @@ class AuditEvent(models.Model):
     message = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
 
     class Meta:
         ordering = ["created_at", "pk"]

@@ -1,11 +1,15 @@
 """Reads shared by views, the admin, commands and tasks."""
 
-from django.db.models import Prefetch, QuerySet
+import contextlib
+
+import idna
+from django.db.models import Prefetch, Q, QuerySet
 
 from .models import (
     AllowListEntry,
     AuditEvent,
     FederationRequest,
+    Organisation,
     RequestedDomain,
     State,
 )
@@ -49,6 +53,42 @@ def requests_for_admin() -> QuerySet[FederationRequest]:
     return FederationRequest.objects.select_related("organisation").prefetch_related(
         Prefetch("domains", queryset=RequestedDomain.objects.order_by("name"))
     )
+
+
+def request_search_filter(term: str) -> Q:
+    """Requests whose reference, organisation name, ODS code or a domain holds every word.
+
+    A domain matches as typed or as its A-label, so "bücher" finds xn--bcher-kva. Matching ids,
+    not a join: no DISTINCT over the whole table.
+    """
+    condition = Q()
+    for word in term.split():
+        forms = {word.lower()}
+        with contextlib.suppress(idna.IDNAError, UnicodeError):  # not a domain: match as typed
+            forms.add(idna.encode(word, uts46=True).decode("ascii"))
+        domain_match = Q()
+        for form in forms:
+            domain_match |= Q(name__icontains=form)
+        # One UNION of ids, so each table is searched through its own (trigram) index.
+        matching_ids = (
+            FederationRequest.objects.filter(reference__icontains=word)
+            .values("pk")
+            .union(
+                FederationRequest.objects.filter(
+                    organisation__in=Organisation.objects.filter(name__icontains=word).values("pk")
+                ).values("pk"),
+                # ODS codes are stored in capitals (forms and services upper-case them).
+                FederationRequest.objects.filter(organisation__ods_code=word.upper()).values("pk"),
+                RequestedDomain.objects.filter(domain_match).values("request_id"),
+            )
+        )
+        condition &= Q(pk__in=matching_ids)
+    return condition
+
+
+def recent_audit_events(request: FederationRequest, *, limit: int = 50) -> list[AuditEvent]:
+    """The newest audit events of a request, newest first (the admin's change page)."""
+    return list(AuditEvent.objects.filter(request=request).order_by("-created_at", "-pk")[:limit])
 
 
 def allow_list_domains(*, on_date=None) -> list[str]:

@@ -18,6 +18,7 @@ from pypdf import PdfWriter
 
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from agreements.services import RENDER_TASK
+from requests_app import services as request_services
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
@@ -1013,3 +1014,19 @@ def test_the_audit_log_cannot_be_deleted(client, staff, audit_event):
         {"action": "delete_selected", "_selected_action": [audit_event.pk], "post": "yes"},
     )
     assert AuditEvent.objects.filter(pk=audit_event.pk).exists()
+
+
+def test_the_change_page_shows_the_newest_audit_events_to_the_feedback_team_only(
+    client, feedback_user, service_desk_user
+):
+    req = FederationRequestFactory()
+    request_services.request_review(request_id=req.pk, actor=feedback_user, notes="Looks right.")
+    client.force_login(feedback_user)
+
+    page = client.get(change_url(req)).content.decode()
+
+    assert 'id="audit-log"' in page
+    assert "request.reviewed" in page and "Looks right." in page
+    assert f"?q={req.reference}" in page  # the whole log, filtered to this request
+    client.force_login(service_desk_user)
+    assert 'id="audit-log"' not in client.get(change_url(req)).content.decode()
