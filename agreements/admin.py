@@ -126,10 +126,7 @@ def available_actions(user, req: FederationRequest) -> list[tuple[str, str]]:
     for action, (label, *_rest) in ACTIONS.items():
         if not may(user, action) or not can_proceed(getattr(req, action), check_conditions=False):
             continue
-        if (
-            action == "send_agreement"
-            and req.agreements.filter(sent_at__isnull=True, failure="").exists()
-        ):
+        if action == "send_agreement" and req.agreements.in_preparation().exists():
             continue  # already being rendered
         found.append((action, label))
     return found

@@ -1,6 +1,7 @@
 """The Federation Partnering Agreement as issued and signed, and DCB1596 evidence."""
 
 import uuid
+from datetime import timedelta
 from pathlib import PurePath
 
 from django.conf import settings
@@ -31,6 +32,13 @@ def evidence_path(instance, filename):
     return _private_name("evidence", filename)
 
 
+class AgreementQuerySet(models.QuerySet):
+    def in_preparation(self):
+        """Agreements being rendered now: not sent, not failed, not given up as lost."""
+        cutoff = timezone.now() - timedelta(minutes=settings.AGREEMENT_RENDER_STALE_MINUTES)
+        return self.filter(sent_at__isnull=True, failure="", requested_at__gte=cutoff)
+
+
 class Agreement(models.Model):
     request = models.ForeignKey(
         FederationRequest, on_delete=models.PROTECT, related_name="agreements"
@@ -55,6 +63,8 @@ class Agreement(models.Model):
     signatory_is_director = models.BooleanField(default=False)
     signed_on = models.DateField(null=True, blank=True)
     received_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AgreementQuerySet.as_manager()
 
     class Meta:
         ordering = ["-pk"]

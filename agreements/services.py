@@ -45,7 +45,7 @@ def agreement_issue(*, request_id: int, actor) -> Agreement:
                 f"Request {req.reference} is “{req.get_state_display()}”; an agreement is sent "
                 "only after the review."
             )
-        if req.agreements.filter(sent_at__isnull=True, failure="").exists():
+        if req.agreements.in_preparation().exists():
             raise ActionRefused(
                 f"The agreement for {req.reference} is already being prepared. "
                 "It is sent as soon as it is rendered."

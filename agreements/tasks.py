@@ -2,18 +2,36 @@
 
 import logging
 
-from celery import shared_task
+from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from requests_app.errors import ActionRefused
-from requests_app.tasks import EMAIL_RETRY
+from requests_app.tasks import EMAIL_RETRY, EmailTask
 
 from . import emails, services
+from .models import Agreement
+
+
+class RenderTask(Task):
+    """A render that still fails once its retries are spent is stored as the agreement's
+    failure, so staff see it and can send a fresh one."""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        services.agreement_record_failure(
+            agreement_id=kwargs["agreement_id"], reason=f"Rendering failed: {exc}"
+        )
+
+
+class AgreementEmailTask(EmailTask):
+    def request_id_of(self, kwargs: dict) -> int:
+        return Agreement.objects.values_list("request_id", flat=True).get(pk=kwargs["agreement_id"])
+
 
 logger = logging.getLogger(__name__)
 
 
 @shared_task(
+    base=RenderTask,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=120,
@@ -24,6 +42,7 @@ logger = logging.getLogger(__name__)
     max_retries=5,
 )
 def agreement_render(agreement_id: int) -> None:
+    # Task arguments arrive as keywords (the outbox publishes kwargs), as on_failure expects.
     try:
         services.agreement_render(agreement_id=agreement_id)
     except SoftTimeLimitExceeded:
@@ -35,7 +54,12 @@ def agreement_render(agreement_id: int) -> None:
 
 
 @shared_task(
-    acks_late=True, reject_on_worker_lost=True, soft_time_limit=60, time_limit=90, **EMAIL_RETRY
+    base=AgreementEmailTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+    **EMAIL_RETRY,
 )
 def agreement_email(agreement_id: int) -> bool:
     return emails.send_agreement_email(agreement_id=agreement_id)

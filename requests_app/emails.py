@@ -6,6 +6,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from .audit import audit
 from .models import ContactRole, FederationRequest, SentEmail
 
 SUBJECTS = {
@@ -66,3 +67,9 @@ def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
         reply_to=[settings.FEEDBACK_TEAM_EMAIL],
     )
     return send_once(key=f"request:{req.pk}:{key}", req=req, message=message)
+
+
+def record_email_failure(*, request_id: int, task_name: str, reason: str) -> None:
+    """Staff see in the request's audit log that an email could not be sent."""
+    req = FederationRequest.objects.filter(pk=request_id).first()
+    audit(req, None, "email.failed", message=f"{task_name}: {reason}"[:2000])

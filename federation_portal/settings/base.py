@@ -98,6 +98,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="NHSmail federation <federation@nhs.net>")
 FEEDBACK_TEAM_EMAIL = env("FEEDBACK_TEAM_EMAIL", default="feedback@nhs.net")
+# A hung mail server fails the send (and the task retries) well before the task's time limit.
+EMAIL_TIMEOUT = 20
+# An agreement still unrendered after this long is taken as lost; staff may send a fresh one.
+AGREEMENT_RENDER_STALE_MINUTES = env.int("AGREEMENT_RENDER_STALE_MINUTES", default=30)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8

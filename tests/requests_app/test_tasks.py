@@ -1,17 +1,20 @@
 """Tasks are idempotent, and the outbox keeps a job the broker could not take."""
 
 import socket
+from datetime import timedelta
 
 import pytest
 import redis
 from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.utils import timezone
 
 from agreements import services as agreement_services
 from agreements import tasks as agreement_tasks
 from agreements.models import Agreement
-from requests_app import outbox, services, tasks
+from requests_app import emails, outbox, services, tasks
+from requests_app.errors import ActionRefused
 from requests_app.models import OutboxMessage, SentEmail, State
 from tests.factories import FederationRequestFactory
 
@@ -108,3 +111,51 @@ def test_the_outbox_keeps_a_job_the_broker_refused_and_publishes_it_later():
     assert broker.llen(queue) == 1  # the job is on the worker's queue
     broker.delete(queue)
     assert outbox.dispatch_pending() == 0  # published once only
+
+
+def test_a_render_that_keeps_failing_is_recorded_and_a_fresh_agreement_can_be_sent(
+    feedback_user, monkeypatch
+):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    agreement = agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+    def broken(agreement):
+        raise RuntimeError("font cache is corrupt")
+
+    monkeypatch.setattr(agreement_services, "render_agreement_pdf", broken)
+    result = agreement_tasks.agreement_render.apply(kwargs={"agreement_id": agreement.pk})
+
+    assert result.failed()
+    agreement.refresh_from_db()
+    assert agreement.failure == "Rendering failed: font cache is corrupt"
+    agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+
+def test_an_agreement_lost_in_preparation_does_not_block_a_fresh_one(feedback_user):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    agreement = agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+    with pytest.raises(ActionRefused, match="already being prepared"):
+        agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+
+    Agreement.objects.filter(pk=agreement.pk).update(
+        requested_at=timezone.now() - timedelta(minutes=settings.AGREEMENT_RENDER_STALE_MINUTES + 1)
+    )
+
+    agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+    assert req.agreements.count() == 2
+
+
+def test_an_email_that_cannot_be_sent_is_in_the_audit_log(monkeypatch):
+    req = FederationRequestFactory()
+
+    def refused(**kwargs):
+        raise ValueError("the mail server refused the address")
+
+    monkeypatch.setattr(emails, "send_once", refused)
+    result = tasks.send_request_email.apply(
+        kwargs={"request_id": req.pk, "kind": "submitted", "key": "submitted"}
+    )
+
+    assert result.failed()
+    event = req.audit_events.get(action="email.failed")
+    assert "the mail server refused the address" in event.message
