@@ -26,7 +26,11 @@ ensure_debian_packages() {
 # The virtualenv with the pinned dependencies from pyproject.toml (and its extras, if named).
 ensure_python_env() {
   local extras="${1:-}"
-  [ -x "$PY" ] || { say "Creating the virtualenv in .venv"; python3 -m venv "$VENV"; }
+  if [ ! -x "$PY" ]; then
+    python3 -c "import ensurepip, venv" 2>/dev/null || ensure_debian_packages python3-venv
+    say "Creating the virtualenv in .venv"
+    python3 -m venv "$VENV"
+  fi
   local wanted
   wanted="$("$PY" - "$extras" <<'PYEOF'
 import sys, tomllib
@@ -48,6 +52,7 @@ PYEOF
 
 # nhsuk-frontend from npm, copied into static/vendor/ by manage.py build_assets.
 ensure_frontend() {
+  command -v npm >/dev/null || ensure_debian_packages nodejs npm
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     say "Installing npm packages"
     npm ci --no-audit --no-fund --silent
