@@ -303,7 +303,7 @@ def _clean_import_lines(lines: list[str]) -> tuple[list[str], list[LineRefusal]]
         if not text:
             continue
         try:
-            name = clean_domain(text)
+            name = clean_domain(text, reveal_reference=True)  # staff and operators only
         except DomainError as error:
             refusals.append(LineRefusal(number, text, str(error)))
             continue

@@ -98,24 +98,36 @@ def normalise_domain(raw: str) -> str:
     return a_label
 
 
-def clean_domain(raw: str, *, exclude_request_id: int | None = None) -> str:
-    """normalise_domain, then refuse a domain already federated or held by a live request."""
+def clean_domain(
+    raw: str, *, exclude_request_id: int | None = None, reveal_reference: bool = False
+) -> str:
+    """normalise_domain, then refuse a domain already federated or held by a live request
+    (naming that request only when reveal_reference: staff paths)."""
     from . import selectors  # selectors read models; keep this module importable without apps
 
     name = normalise_domain(raw)
-    reason = selectors.domain_unavailable_reason(name, exclude_request_id=exclude_request_id)
+    reason = selectors.domain_unavailable_reason(
+        name, exclude_request_id=exclude_request_id, reveal_reference=reveal_reference
+    )
     if reason:
         raise DomainError(reason)
     return name
 
 
-def clean_domain_list(raw_values: list[str], *, exclude_request_id: int | None = None):
+def clean_domain_list(
+    raw_values: list[str],
+    *,
+    exclude_request_id: int | None = None,
+    reveal_reference: bool = False,
+):
     """Clean each domain; return (names, errors) with duplicates in the list refused too."""
     names: list[str] = []
     errors: list[str] = []
     for raw in raw_values:
         try:
-            name = clean_domain(raw, exclude_request_id=exclude_request_id)
+            name = clean_domain(
+                raw, exclude_request_id=exclude_request_id, reveal_reference=reveal_reference
+            )
         except DomainError as error:
             errors.append(str(error))
             continue

@@ -11,6 +11,9 @@ from .services import MAX_DOMAINS_PER_REQUEST, ContactDetails
 
 
 class RequestForm(forms.Form):
+    # Whether a refusal may name the request that already holds a domain (staff only).
+    reveal_domain_holders = False
+
     organisation_name = forms.CharField(
         label="Organisation name",
         max_length=200,
@@ -97,7 +100,7 @@ class RequestForm(forms.Form):
             raise forms.ValidationError(
                 f"Enter at most {MAX_DOMAINS_PER_REQUEST} domains in one request"
             )
-        names, errors = clean_domain_list(raw)
+        names, errors = clean_domain_list(raw, reveal_reference=self.reveal_domain_holders)
         if errors:
             raise forms.ValidationError(errors)
         return names
@@ -144,6 +147,8 @@ class RequestForm(forms.Form):
 
 
 class RaiseOnBehalfForm(RequestForm):
+    reveal_domain_holders = True
+
     on_behalf_reason = forms.CharField(
         label="Why is the service desk raising this request?",
         widget=forms.Textarea(attrs={"rows": 3}),

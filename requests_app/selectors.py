@@ -15,18 +15,26 @@ from .models import (
 )
 
 
-def domain_unavailable_reason(name: str, *, exclude_request_id: int | None = None) -> str:
-    """A sentence saying why name cannot be requested now, or "" when it can."""
+def domain_unavailable_reason(
+    name: str, *, exclude_request_id: int | None = None, reveal_reference: bool = False
+) -> str:
+    """A sentence saying why name cannot be requested now, or "" when it can.
+
+    Only staff are told which request holds the domain: the public form must not tell anyone
+    who types a domain which organisation asked for it.
+    """
     if AllowListEntry.objects.filter(domain=name).exists():
         return f"“{name}” is already federated with NHSmail; there is nothing more to request."
     live = RequestedDomain.objects.filter(name=name, is_live=True)
     if exclude_request_id is not None:
         live = live.exclude(request_id=exclude_request_id)
     holder = live.select_related("request").first()
+    if holder and reveal_reference:
+        return f"“{name}” is already in request {holder.request.reference}, which is still open."
     if holder:
         return (
-            f"“{name}” is already in request {holder.request.reference}, which is still open. "
-            "Ask the person who raised it, or the NHSmail Feedback team, about its progress."
+            f"“{name}” is already in another request that is still open. If it is yours, follow "
+            "the status link in its confirmation email; otherwise ask the NHSmail Feedback team."
         )
     return ""
 

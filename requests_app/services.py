@@ -147,7 +147,7 @@ def request_submit(
     ods_code = ods_code.strip().upper()
     try:
         with transaction.atomic():
-            names, errors = clean_domain_list(domains)
+            names, errors = clean_domain_list(domains, reveal_reference=actor is not None)
             if errors:
                 raise ActionRefused(" ".join(errors))
             organisation = _organisation_for(organisation_name, ods_code, has_nhsmail_presence)

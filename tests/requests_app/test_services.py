@@ -170,10 +170,20 @@ def test_submission_with_refused_domains_records_nothing_and_says_why():
     assert OutboxMessage.objects.count() == 0
 
 
-def test_submission_of_a_domain_held_by_an_open_request_is_refused_naming_it():
+def test_submission_of_a_domain_held_by_an_open_request_is_refused_naming_it_to_staff_only(
+    service_desk_user,
+):
     holder = FederationRequestFactory(domains=["held.example.org.uk"])
     with pytest.raises(ActionRefused) as refusal:
         request_submit(**submission(domains=["HELD.example.org.uk"]))
+    assert "still open" in str(refusal.value)
+    assert holder.reference not in str(refusal.value)
+    with pytest.raises(ActionRefused) as refusal:
+        request_submit(
+            **submission(domains=["held.example.org.uk"]),
+            actor=service_desk_user,
+            on_behalf_reason="No NHSmail presence.",
+        )
     assert holder.reference in str(refusal.value)
     assert FederationRequest.objects.count() == 1
 

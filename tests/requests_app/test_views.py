@@ -373,18 +373,20 @@ def test_a_refused_domain_is_shown_with_its_sentence(client, typed, sentence):
     assert "good-partner.org.uk" not in message
 
 
-def test_a_domain_in_another_live_request_is_refused_naming_that_request(client):
+def test_a_domain_in_another_live_request_is_refused_without_naming_that_request(client):
     FederationRequestFactory(domains=["ashworth-care.org.uk"], reference="FR-654321")
 
     response = client.post(FORM_URL, valid_form(domains="ASHWORTH-care.org.uk"))
 
     assert response.status_code == 200
     assert FederationRequest.objects.count() == 1
+    assert "FR-654321" not in response.content.decode()
     assert error_summary(response) == [
         (
             "#id_domains",
-            "“ashworth-care.org.uk” is already in request FR-654321, which is still open. "
-            "Ask the person who raised it, or the NHSmail Feedback team, about its progress.",
+            "“ashworth-care.org.uk” is already in another request that is still open. If it is "
+            "yours, follow the status link in its confirmation email; otherwise ask the NHSmail "
+            "Feedback team.",
         )
     ]
 
