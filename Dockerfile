@@ -18,7 +18,7 @@ COPY . .
 COPY --from=assets /app/node_modules ./node_modules
 # build_assets and collectstatic need settings but no secrets or services.
 RUN SECRET_KEY=build DATABASE_URL=sqlite:////tmp/build.sqlite3 CELERY_BROKER_URL=memory:// \
-    ALLOWED_HOSTS=build EMAIL_URL=consolemail:// \
+    ALLOWED_HOSTS=build EMAIL_URL=consolemail:// SITE_URL=http://build CACHE_URL=redis://build \
     sh -c "python manage.py build_assets && python manage.py collectstatic --no-input -v0"
 RUN useradd --system --uid 1000 portal && mkdir -p /var/lib/portal/private \
     && chown portal /var/lib/portal/private

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
-from requests_app.emails import request_recipients, send_once, status_url
+from requests_app.emails import one_line, request_recipients, send_once, status_url
 
 from .models import Agreement, EvidenceCriterion
 
@@ -24,7 +24,9 @@ def send_agreement_email(*, agreement_id: int) -> bool:
         },
     )
     message = EmailMessage(
-        subject=f"Federation Partnering Agreement for {req.organisation.name} ({req.reference})",
+        subject=one_line(
+            f"Federation Partnering Agreement for {req.organisation.name} ({req.reference})"
+        ),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=request_recipients(req),

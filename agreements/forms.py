@@ -3,6 +3,8 @@
 from django import forms
 from django.conf import settings
 
+from requests_app.forms import SingleLineField
+
 from .models import EvidenceCriterion
 
 
@@ -19,8 +21,8 @@ class PdfField(forms.FileField):
 
 class SignatureForm(forms.Form):
     signed_copy = PdfField(label="Signed agreement (PDF)")
-    signatory_name = forms.CharField(label="Signatory's full name", max_length=200)
-    signatory_job_title = forms.CharField(label="Signatory's job title", max_length=200)
+    signatory_name = SingleLineField(label="Signatory's full name", max_length=200)
+    signatory_job_title = SingleLineField(label="Signatory's job title", max_length=200)
     signed_on = forms.DateField(
         label="Signed on",
         help_text="The date on the signature (YYYY-MM-DD).",

@@ -5,7 +5,7 @@ import io
 
 from django.conf import settings
 from pypdf import PdfReader
-from pypdf.errors import PdfReadError
+from pypdf.errors import PyPdfError
 
 from requests_app.errors import ActionRefused
 
@@ -30,6 +30,6 @@ def read_pdf_upload(uploaded, *, what: str) -> tuple[bytes, str]:
             raise ActionRefused(f"The {what} has no pages.")
     except ActionRefused:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as error:
+    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
         raise ActionRefused(f"The {what} could not be read as a PDF ({error}).") from None
     return content, hashlib.sha256(content).hexdigest()

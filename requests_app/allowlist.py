@@ -216,10 +216,7 @@ def render_allow_list(domains: Iterable[str | AllowListRow], fmt: str) -> tuple[
 
 
 def allow_list_rows(*, on_date: date | None = None) -> list[AllowListRow]:
-    """Every allow list entry with its details, by domain; only those in effect by on_date if given.
-
-    A read: it belongs with selectors.allow_list_domains, and can move there as it stands.
-    """
+    """Every allow list entry with its details, by domain (only those in effect by on_date)."""
     entries = AllowListEntry.objects.select_related("request").order_by("domain")
     if on_date is not None:
         entries = entries.filter(effective_date__lte=on_date)

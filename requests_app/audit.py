@@ -1,6 +1,10 @@
 """Writing audit events, with the client's IP taken from the request being served."""
 
+import contextlib
+import ipaddress
 from contextvars import ContextVar
+
+from django.conf import settings
 
 from .models import AuditEvent, FederationRequest
 
@@ -36,6 +40,24 @@ def audit(
     )
 
 
+def client_ip(request) -> str | None:
+    """The client's address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT proxies the address
+    the outermost trusted proxy saw (each proxy appends to X-Forwarded-For)."""
+    address = request.META.get("REMOTE_ADDR") or None
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if proxies:
+        forwarded = [
+            part.strip()
+            for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")
+            if part.strip()
+        ]
+        if len(forwarded) >= proxies:
+            # A proxy that writes nonsense: keep the connection's address.
+            with contextlib.suppress(ValueError):
+                address = str(ipaddress.ip_address(forwarded[-proxies]))
+    return address
+
+
 class AuditContextMiddleware:
     """Makes the client's address available to audit() for the length of one request."""
 
@@ -43,7 +65,7 @@ class AuditContextMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _client_ip.set(request.META.get("REMOTE_ADDR") or None)
+        token = _client_ip.set(client_ip(request))
         try:
             return self.get_response(request)
         finally:

@@ -30,6 +30,11 @@ def request_recipients(req: FederationRequest) -> list[str]:
     return list(dict.fromkeys(a.lower() for a in addresses if a))
 
 
+def one_line(text: str) -> str:
+    """A subject on one line, whatever the data in it holds (a header cannot carry a newline)."""
+    return " ".join(text.split())
+
+
 def send_once(*, key: str, req: FederationRequest, message: EmailMessage) -> bool:
     """Send message unless one with key went already; False when it had."""
     with transaction.atomic():
@@ -60,7 +65,7 @@ def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
         "returned_items": req.evidence_items.filter(status="returned").select_related("criterion"),
     }
     message = EmailMessage(
-        subject=SUBJECTS[kind].format(ref=req.reference),
+        subject=one_line(SUBJECTS[kind].format(ref=req.reference)),
         body=render_to_string(f"emails/{kind}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=request_recipients(req),

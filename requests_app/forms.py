@@ -10,11 +10,21 @@ from .models import ods_code_validator
 from .services import MAX_DOMAINS_PER_REQUEST, ContactDetails
 
 
+class SingleLineField(forms.CharField):
+    """Text that belongs on one line: a name, a job title. Refuses line breaks and control
+    characters, which a crafted post could otherwise carry into an email's headers."""
+
+    def validate(self, value):
+        super().validate(value)
+        if any(ord(character) < 32 or ord(character) == 127 for character in value):
+            raise forms.ValidationError(f"Enter {self.label.lower()} on one line")
+
+
 class RequestForm(forms.Form):
     # Whether a refusal may name the request that already holds a domain (staff only).
     reveal_domain_holders = False
 
-    organisation_name = forms.CharField(
+    organisation_name = SingleLineField(
         label="Organisation name",
         max_length=200,
         error_messages={"required": "Enter your organisation's name"},
@@ -46,7 +56,7 @@ class RequestForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Say why you need federation"},
     )
-    requester_name = forms.CharField(
+    requester_name = SingleLineField(
         label="Your full name",
         max_length=200,
         error_messages={"required": "Enter your full name"},
@@ -62,12 +72,12 @@ class RequestForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for prefix, described in (("spoc", "the SPOC's"), ("technical", "the technical contact's")):
-            self.fields[f"{prefix}_name"] = forms.CharField(
+            self.fields[f"{prefix}_name"] = SingleLineField(
                 label="Full name",
                 max_length=200,
                 error_messages={"required": f"Enter {described} full name"},
             )
-            self.fields[f"{prefix}_job_title"] = forms.CharField(
+            self.fields[f"{prefix}_job_title"] = SingleLineField(
                 label="Job title",
                 max_length=200,
                 error_messages={"required": f"Enter {described} job title"},
@@ -80,7 +90,7 @@ class RequestForm(forms.Form):
                     "like name@example.org.uk",
                 },
             )
-            self.fields[f"{prefix}_phone"] = forms.CharField(
+            self.fields[f"{prefix}_phone"] = SingleLineField(
                 label="Phone number (optional)", max_length=40, required=False
             )
 

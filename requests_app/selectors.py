@@ -11,7 +11,6 @@ from .models import (
     FederationRequest,
     Organisation,
     RequestedDomain,
-    State,
 )
 
 
@@ -97,15 +96,3 @@ def request_search_filter(term: str) -> Q:
 def recent_audit_events(request: FederationRequest, *, limit: int = 50) -> list[AuditEvent]:
     """The newest audit events of a request, newest first (the admin's change page)."""
     return list(AuditEvent.objects.filter(request=request).order_by("-created_at", "-pk")[:limit])
-
-
-def allow_list_domains(*, on_date=None) -> list[str]:
-    """A-labels on the allow list, sorted and unique; only those in effect by on_date if given."""
-    entries = AllowListEntry.objects.all()
-    if on_date is not None:
-        entries = entries.filter(effective_date__lte=on_date)
-    return sorted(set(entries.values_list("domain", flat=True)))
-
-
-def federated_requests() -> QuerySet[FederationRequest]:
-    return FederationRequest.objects.filter(state=State.FEDERATED)

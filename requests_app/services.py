@@ -190,10 +190,8 @@ def request_submit(
 
 
 def _organisation_for(name: str, ods_code: str, has_nhsmail_presence: bool) -> Organisation:
-    if ods_code:
-        existing = Organisation.objects.filter(ods_code=ods_code).first()
-        if existing:
-            return existing
+    # Always a new row, as the requester described it: an ODS code typed on a public form
+    # proves nothing, so it must not attach a request to an organisation already known.
     organisation = Organisation(
         name=name.strip(), ods_code=ods_code, has_nhsmail_presence=has_nhsmail_presence
     )
@@ -242,6 +240,16 @@ def request_withdraw(*, request_id: int, actor, reason: str = "") -> FederationR
 def request_federate(*, request_id: int, actor, effective_date: date | None = None):
     """Put the request's domains on the allow list from effective_date (today by default)."""
     effective_date = effective_date or timezone.localdate()
+    try:
+        return _federate(request_id, actor, effective_date)
+    except IntegrityError:  # an import added one of the domains a moment ago
+        raise ActionRefused(
+            "One of these domains was put on the allow list a moment ago. "
+            "Check the allow list, then try again."
+        ) from None
+
+
+def _federate(request_id: int, actor, effective_date: date) -> FederationRequest:
     with transaction.atomic():
         req = lock_request(request_id)
         ensure_may_now(req, actor, "federate")

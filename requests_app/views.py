@@ -1,11 +1,15 @@
 """The public pages: start, request form, confirmation, and the private status page."""
 
+from functools import wraps
+
+from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, services
-from .audit import REQUESTER_LABEL, audit
+from . import selectors, services, throttle
+from .audit import REQUESTER_LABEL, audit, client_ip
 from .errors import ActionRefused
 from .forms import RequestForm, WithdrawForm
 from .models import OPEN_STATES, State
@@ -33,6 +37,19 @@ NEXT_STEPS = {
 }
 
 
+def private_page(view):
+    """For pages behind a private status link: never cached, never indexed."""
+
+    @wraps(view)
+    @never_cache
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapped
+
+
 def start(request):
     return render(request, "requests_app/start.html")
 
@@ -40,7 +57,20 @@ def start(request):
 @require_http_methods(["GET", "POST"])
 def request_form(request):
     form = RequestForm(request.POST) if request.method == "POST" else RequestForm()
+    if request.method == "POST" and not throttle.allow(
+        f"request-form:{client_ip(request)}",
+        limit=settings.REQUEST_FORM_POSTS_PER_HOUR,
+        window_seconds=3600,
+    ):
+        return render(request, "requests_app/too_many.html", status=429)
     if request.method == "POST" and form.is_valid():
+        email = form.cleaned_data["requester_email"].lower()
+        if not throttle.allow(
+            f"request-email:{email}",
+            limit=settings.REQUESTS_PER_EMAIL_PER_DAY,
+            window_seconds=24 * 3600,
+        ):
+            return render(request, "requests_app/too_many.html", status=429)
         try:
             req = services.request_submit(**form.service_arguments())
         except ActionRefused as refusal:
@@ -51,6 +81,7 @@ def request_form(request):
     return render(request, "requests_app/request_form.html", {"form": form})
 
 
+@private_page
 def confirmation(request):
     token = request.session.get(SESSION_LAST_SUBMISSION)
     req = selectors.request_by_status_token(token) if token else None
@@ -66,6 +97,7 @@ def _request_or_404(token: str):
     return req
 
 
+@private_page
 def status(request, token):
     req = _request_or_404(token)
     agreement = req.current_agreement
@@ -83,6 +115,7 @@ def status(request, token):
     )
 
 
+@private_page
 def agreement_download(request, token):
     req = _request_or_404(token)
     agreement = req.current_agreement
@@ -103,18 +136,18 @@ def agreement_download(request, token):
     )
 
 
+@private_page
 @require_http_methods(["GET", "POST"])
 def withdraw(request, token):
     req = _request_or_404(token)
     form = WithdrawForm(request.POST) if request.method == "POST" else WithdrawForm()
-    error = ""
     if request.method == "POST" and form.is_valid():
         try:
             services.request_withdraw(
                 request_id=req.pk, actor=None, reason=form.cleaned_data["reason"]
             )
         except ActionRefused as refusal:
-            error = str(refusal)
+            form.add_error(None, str(refusal))
         else:
             return redirect("requests_app:status", token=token)
-    return render(request, "requests_app/withdraw.html", {"req": req, "form": form, "error": error})
+    return render(request, "requests_app/withdraw.html", {"req": req, "form": form})

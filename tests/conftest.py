@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 
 from tests.factories import UserFactory
 
@@ -39,6 +40,12 @@ def sent_mail() -> list:
             if chunk.strip():
                 messages.append(message_from_bytes(chunk, policy=default_policy))
     return messages
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with empty throttles (the cache is per process)."""
+    cache.clear()
 
 
 @pytest.fixture

@@ -90,7 +90,7 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-# Uploads: the signed FPA and evidence. Larger bodies are refused before they are read whole.
+# Uploads: the signed FPA and evidence, refused over this size (checked once received).
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
@@ -102,6 +102,12 @@ FEEDBACK_TEAM_EMAIL = env("FEEDBACK_TEAM_EMAIL", default="feedback@nhs.net")
 EMAIL_TIMEOUT = 20
 # An agreement still unrendered after this long is taken as lost; staff may send a fresh one.
 AGREEMENT_RENDER_STALE_MINUTES = env.int("AGREEMENT_RENDER_STALE_MINUTES", default=30)
+
+# How many reverse proxies in front of the portal append to X-Forwarded-For (0: none).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The public request form: attempts per client address, and requests per requester's email.
+REQUEST_FORM_POSTS_PER_HOUR = env.int("REQUEST_FORM_POSTS_PER_HOUR", default=30)
+REQUESTS_PER_EMAIL_PER_DAY = env.int("REQUESTS_PER_EMAIL_PER_DAY", default=5)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8
@@ -128,7 +134,7 @@ CELERY_TASK_ROUTES = {"agreements.tasks.agreement_render": {"queue": "pdf"}}
 CELERY_BEAT_SCHEDULE = {
     "outbox-dispatch": {
         "task": "requests_app.tasks.outbox_dispatch",
-        "schedule": env.float("OUTBOX_DISPATCH_SECONDS", default=30.0),
+        "schedule": 30.0,
     },
 }
 # An outbox row younger than this is left to its own on-commit publish before the sweeper resends.

@@ -8,6 +8,15 @@ SECRET_KEY = env("SECRET_KEY")  # refuses to start without it
 DATABASES = {"default": env.db("DATABASE_URL")}
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+SITE_URL = env("SITE_URL").rstrip("/")  # the links in emails
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+# Shared by every web process, so the public form's limits hold across them.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env("CACHE_URL"),
+    }
+}
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

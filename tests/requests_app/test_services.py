@@ -209,11 +209,12 @@ def test_submission_with_a_malformed_ods_code_is_refused_saying_what_it_looks_li
     assert Organisation.objects.count() == 0
 
 
-def test_a_known_ods_code_reuses_the_organisation():
-    existing = OrganisationFactory(name="Example Community Hospice", ods_code="ABC12")
+def test_a_known_ods_code_does_not_attach_a_public_request_to_that_organisation():
+    existing = OrganisationFactory(name="Somebody Else's Trust", ods_code="ABC12")
     req = request_submit(**submission(ods_code="abc12"))
-    assert req.organisation == existing
-    assert Organisation.objects.count() == 1
+    assert req.organisation != existing
+    assert req.organisation.name == "Example Community Hospice"
+    assert Organisation.objects.count() == 2
 
 
 def test_a_domain_freed_by_rejection_can_be_requested_again(feedback_user):
