@@ -98,10 +98,11 @@ def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None 
             str(scratch / f"beat-{time.monotonic_ns()}"),
             "-Q",
             "default,pdf",
+            # prefork, as in production: only it enforces the tasks' soft time limits.
             "--pool",
-            "threads",
+            "prefork",
             "--concurrency",
-            "4",
+            "2",
             "--loglevel",
             "INFO",
             "--without-gossip",
