@@ -10,7 +10,7 @@ from django.urls import path
 
 from .allowlist import EXPORT_FORMATS, allow_list_download
 from .audit import audit
-from .models import AllowListEntry, AuditEvent, Organisation
+from .models import AllowListEntry, AuditEvent, Organisation, OutboxMessage, SentEmail
 
 
 @admin.register(Organisation)
@@ -94,3 +94,33 @@ class AllowListEntryAdmin(admin.ModelAdmin):
         response = HttpResponse(text, content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'
         return response
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """For operators: jobs waiting for the broker (dispatched at empty) and why they wait."""
+
+    list_display = ("pk", "task_name", "created_at", "dispatched_at", "attempts", "last_error")
+    list_filter = (("dispatched_at", admin.EmptyFieldListFilter), "task_name")
+    show_full_result_count = False
+
+
+@admin.register(SentEmail)
+class SentEmailAdmin(ReadOnlyAdmin):
+    """What was emailed, to whom and when (the text itself is not kept)."""
+
+    list_display = ("sent_at", "subject", "recipients", "request")
+    list_select_related = ("request",)
+    search_fields = ("request__reference", "recipients", "subject")
+    show_full_result_count = False

@@ -18,6 +18,7 @@ GROUP_PERMISSIONS = {
         "requests_app.view_organisation",
         "requests_app.view_allowlistentry",
         "requests_app.view_auditevent",
+        "requests_app.view_sentemail",
         "agreements.view_agreement",
         "agreements.view_evidenceitem",
         "agreements.view_evidencecriterion",

@@ -1,4 +1,4 @@
-"""The allow list's downloads in the admin match the export command."""
+"""The admin of requests_app: allow list downloads, the outbox and sent emails."""
 
 import json
 
@@ -7,7 +7,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from requests_app.models import AllowListEntry, AuditEvent
+from requests_app.models import AllowListEntry, AuditEvent, OutboxMessage
 
 pytestmark = pytest.mark.django_db
 
@@ -58,3 +58,22 @@ def test_an_unknown_format_is_a_404_and_a_user_without_view_rights_is_refused(
     response = client.get(reverse("admin:requests_app_allowlistentry_export", args=["csv"]))
     assert response.status_code == 403
     assert not AuditEvent.objects.filter(action="allowlist.exported").exists()
+
+
+def test_operators_see_jobs_waiting_for_the_broker_and_the_team_sees_sent_emails(
+    admin_client, client, feedback_user
+):
+    OutboxMessage.objects.create(
+        task_name="requests_app.tasks.send_request_email",
+        kwargs={"request_id": 1},
+        attempts=3,
+        last_error="OperationalError: Error 111 connecting to 127.0.0.1:6379.",
+    )
+    waiting = admin_client.get(
+        reverse("admin:requests_app_outboxmessage_changelist") + "?dispatched_at__isempty=1"
+    )
+    assert "Error 111 connecting" in waiting.content.decode()
+
+    client.force_login(feedback_user)
+    assert client.get(reverse("admin:requests_app_sentemail_changelist")).status_code == 200
+    assert client.get(reverse("admin:requests_app_outboxmessage_changelist")).status_code == 403
