@@ -1,0 +1,52 @@
+"""What a check says: a status, a sentence for people, details for machines, how to fix it."""
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+    INFO = "info"
+    ERROR = "error"
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    id: str
+    status: Status
+    summary: str
+    details: dict = field(default_factory=dict)
+    fix: str = ""
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "status": str(self.status)}
+
+
+@dataclass(frozen=True)
+class DomainReport:
+    domain: str
+    checked_at: datetime
+    verdict: Status
+    checks: list[CheckResult]
+
+    def as_dict(self) -> dict:
+        return {
+            "domain": self.domain,
+            "checked_at": self.checked_at.isoformat(),
+            "verdict": str(self.verdict),
+            "checks": [check.as_dict() for check in self.checks],
+        }
+
+
+def verdict(results: list[CheckResult]) -> Status:
+    """The worst of fail, warn, pass; error when nothing could be asked at all."""
+    statuses = {result.status for result in results}
+    if statuses and statuses <= {Status.ERROR}:
+        return Status.ERROR
+    for status in (Status.FAIL, Status.WARN):
+        if status in statuses:
+            return status
+    return Status.PASS
