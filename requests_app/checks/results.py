@@ -41,11 +41,14 @@ class DomainReport:
         }
 
 
-def verdict(results: list[CheckResult]) -> Status:
-    """The worst of fail, warn, pass; error when nothing could be asked at all."""
-    statuses = {result.status for result in results}
-    if statuses and statuses <= {Status.ERROR}:
+def verdict(results: list[CheckResult], *, resolver_reached: bool = True) -> Status:
+    """The worst of fail, warn and pass; error when the resolver could not be reached at all.
+
+    info and a single check's error (one query timed out) do not set the verdict by themselves.
+    """
+    if not resolver_reached:
         return Status.ERROR
+    statuses = {result.status for result in results}
     for status in (Status.FAIL, Status.WARN):
         if status in statuses:
             return status
