@@ -105,7 +105,7 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
         related_name="reviewed_requests",
     )
     review_notes = models.TextField(blank=True)
-    fpa_sent_at = models.DateTimeField(null=True, blank=True)
+    fpa_sent_at = models.DateTimeField("agreement sent at", null=True, blank=True)
     signed_at = models.DateTimeField(null=True, blank=True)
     evidence_verified_at = models.DateTimeField(null=True, blank=True)
     evidence_verified_by = models.ForeignKey(
