@@ -140,6 +140,14 @@ CELERY_BEAT_SCHEDULE = {
 # An outbox row younger than this is left to its own on-commit publish before the sweeper resends.
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=10)
 
+# Domain checks (requests_app.checks): the DNS servers asked, as host[:port] entries
+# ("[::1]:5353" for IPv6); empty means the system's /etc/resolv.conf. Each query times out,
+# and each domain has a deadline, so a silent server gives time-out results, never a hang.
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
+DNS_QUERY_TIMEOUT = env.float("DNS_QUERY_TIMEOUT", default=2.0)
+DNS_DOMAIN_DEADLINE = env.float("DNS_DOMAIN_DEADLINE", default=10.0)
+SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=25)  # the STARTTLS probe's port on each MX
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
