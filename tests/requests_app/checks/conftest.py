@@ -1,4 +1,4 @@
-"""A real NSD serving tests/requests_app/checks/zones on a free loopback port, and SMTP servers on loopback."""
+"""A real NSD serving the zones/ folder on a free loopback port, and SMTP servers on loopback."""
 
 import os
 import shutil
