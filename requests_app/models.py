@@ -147,6 +147,9 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
         return self.reference or f"request {self.pk}"
 
     # -- conditions ---------------------------------------------------------------------------
+    # The guards read the agreement and its evidence (agreements app) through reverse relations
+    # and a lazy model lookup: the state machine stays here, and requests_app imports nothing
+    # from agreements (CONVENTIONS: agreements builds on requests_app, never the other way).
 
     @property
     def current_agreement(self):
