@@ -14,6 +14,7 @@ from enum import StrEnum
 
 import dns.asyncresolver
 import dns.exception
+import dns.message
 import dns.name
 import dns.nameserver
 import dns.rdatatype
@@ -119,8 +120,13 @@ class DomainRecords:
     dkim_selectors: dict[str, Lookup]
     mta_sts: Lookup
     tls_rpt: Lookup
-    ds: Lookup
-    dnskey: Lookup
+    # DNSSEC is judged at the zone holding the domain (its apex may be a parent of the domain):
+    # zone is the SOA query that found it, ds and dnskey are asked at zone_apex (None when the
+    # zone was not found).
+    zone: Lookup
+    zone_apex: str
+    ds: Lookup | None
+    dnskey: Lookup | None
     sip_federation: Lookup
     spf_targets: dict[str, Lookup] = field(default_factory=dict)  # include/redirect name -> TXT
     smtp: list[SmtpProbe] | None = None  # None when the probe was skipped
@@ -134,15 +140,13 @@ class DomainRecords:
             self.domainkey,
             self.mta_sts,
             self.tls_rpt,
-            self.ds,
-            self.dnskey,
+            self.zone,
             self.sip_federation,
             *self.dkim_selectors.values(),
             *self.spf_targets.values(),
         ]
-        if self.organisational_dmarc is not None:
-            found.append(self.organisational_dmarc)
-        return found
+        optional = (self.organisational_dmarc, self.ds, self.dnskey)
+        return found + [lookup for lookup in optional if lookup is not None]
 
     @property
     def resolver_reached(self) -> bool:
@@ -259,30 +263,42 @@ def _classify(error: dns.resolver.NoNameservers) -> QueryError:
     return QueryError.SERVER_FAILURE
 
 
-async def query(client: DnsClient, name: str, rdtype: str, deadline: DomainDeadline) -> Lookup:
-    """One query, its failure kept as data: NXDOMAIN, no answer, time-out, unreachable."""
+async def _ask(
+    client: DnsClient, name: str, rdtype: str, deadline: DomainDeadline
+) -> tuple[Lookup, dns.message.Message | None]:
+    """One query as a Lookup, with the response it came from when there was one."""
     lifetime = min(client.resolver.lifetime, deadline.remaining())
     if lifetime <= 0:
-        return Lookup(name, rdtype, error=QueryError.TIMEOUT, reason="the domain's deadline passed")
+        lookup = Lookup(
+            name, rdtype, error=QueryError.TIMEOUT, reason="the domain's deadline passed"
+        )
+        return lookup, None
     try:
         answer = await client.resolver.resolve(
             name.rstrip(".") + ".", rdtype, search=False, lifetime=lifetime
         )
-    except dns.resolver.NXDOMAIN:
-        return Lookup(name, rdtype, error=QueryError.NXDOMAIN)
-    except dns.resolver.NoAnswer:
-        return Lookup(name, rdtype, error=QueryError.NO_ANSWER)
+    except dns.resolver.NXDOMAIN as error:
+        responses = list(error.responses().values())
+        return Lookup(name, rdtype, error=QueryError.NXDOMAIN), responses[-1] if responses else None
+    except dns.resolver.NoAnswer as error:
+        return Lookup(name, rdtype, error=QueryError.NO_ANSWER), error.response()
     except dns.exception.Timeout:
         if await client.servers_refuse(wait=min(1.0, max(0.1, deadline.remaining()))):
-            return Lookup(name, rdtype, error=QueryError.UNREACHABLE, reason="connection refused")
-        return Lookup(
-            name, rdtype, error=QueryError.TIMEOUT, reason=f"no reply in {lifetime:.1f} s"
-        )
+            lookup = Lookup(name, rdtype, error=QueryError.UNREACHABLE, reason="connection refused")
+            return lookup, None
+        reason = f"no reply in {lifetime:.1f} s"
+        return Lookup(name, rdtype, error=QueryError.TIMEOUT, reason=reason), None
     except dns.resolver.NoNameservers as error:
-        return Lookup(name, rdtype, error=_classify(error), reason=str(error))
+        return Lookup(name, rdtype, error=_classify(error), reason=str(error)), None
     except (OSError, dns.exception.DNSException) as error:
-        return Lookup(name, rdtype, error=QueryError.UNREACHABLE, reason=str(error))
-    return Lookup(name, rdtype, records=tuple(_text(rdata) for rdata in answer))
+        return Lookup(name, rdtype, error=QueryError.UNREACHABLE, reason=str(error)), None
+    return Lookup(name, rdtype, records=tuple(_text(rdata) for rdata in answer)), answer.response
+
+
+async def query(client: DnsClient, name: str, rdtype: str, deadline: DomainDeadline) -> Lookup:
+    """One query, its failure kept as data: NXDOMAIN, no answer, time-out, unreachable."""
+    lookup, _ = await _ask(client, name, rdtype, deadline)
+    return lookup
 
 
 _public_suffixes = PublicSuffixList()  # ships inside the package: no network at run time
@@ -291,6 +307,59 @@ _public_suffixes = PublicSuffixList()  # ships inside the package: no network at
 def organisational_domain(domain: str) -> str:
     """RFC 7489 3.2: the registrable domain (one label below the public suffix)."""
     return _public_suffixes.privatesuffix(domain) or domain
+
+
+def _soa_owner(response: dns.message.Message, name: dns.name.Name) -> dns.name.Name | None:
+    """The owner of the SOA that says where name's zone starts, if the response has one.
+
+    In the answer section it is name's own SOA (name is a zone apex); in the authority section of
+    a negative answer it heads the zone holding name (RFC 2308 3). After a CNAME or DNAME the SOA
+    is that of the chain's end, which says nothing about name.
+    """
+    aliases = (dns.rdatatype.CNAME, dns.rdatatype.DNAME)
+    if any(rrset.rdtype in aliases for rrset in response.answer):
+        return None
+    for rrset in (*response.answer, *response.authority):
+        if rrset.rdtype == dns.rdatatype.SOA and name.is_subdomain(rrset.name):
+            return rrset.name
+    return None
+
+
+async def find_zone(
+    client: DnsClient, domain: str, organisational: str, deadline: DomainDeadline
+) -> tuple[str, Lookup]:
+    """The apex of the zone holding domain, and the last SOA query asked to find it.
+
+    SOA is asked at domain, then at each parent while no SOA in the answer says where its zone
+    starts. Never above the organisational domain: a name its registry has not delegated (it does
+    not exist) is not covered by the signature of the public suffix's zone.
+    """
+    top = dns.name.from_text(organisational)
+    name = dns.name.from_text(domain)
+    while True:
+        lookup, response = await _ask(client, name.to_text(True), "SOA", deadline)
+        if lookup.failed:
+            return domain, lookup
+        owner = _soa_owner(response, name) if response is not None else None
+        if owner is not None or name == top or not name.is_subdomain(top):
+            break
+        name = name.parent()
+    apex = owner if owner is not None and owner.is_subdomain(top) else top
+    return apex.to_text(omit_final_dot=True), lookup
+
+
+async def _dnssec_lookups(
+    client: DnsClient, domain: str, organisational: str, deadline: DomainDeadline
+) -> tuple[str, Lookup, Lookup | None, Lookup | None]:
+    """(zone apex, SOA lookup, DS, DNSKEY): DNSKEY at the apex, DS there (from its parent)."""
+    apex, zone = await find_zone(client, domain, organisational, deadline)
+    if zone.failed:
+        return apex, zone, None, None
+    ds, dnskey = await asyncio.gather(
+        query(client, apex, "DS", deadline),  # answered by the parent zone's servers
+        query(client, apex, "DNSKEY", deadline),
+    )
+    return apex, zone, ds, dnskey
 
 
 # RFC 7208 4.6.4: at most 10 DNS-querying terms. Fetching one target past the limit is enough to
@@ -323,15 +392,14 @@ async def fetch_records(client: DnsClient, domain: str, deadline: DomainDeadline
         "domainkey": (f"_domainkey.{domain}", "TXT"),
         "mta_sts": (f"_mta-sts.{domain}", "TXT"),
         "tls_rpt": (f"_smtp._tls.{domain}", "TXT"),
-        "ds": (domain, "DS"),  # answered by the parent zone's servers
-        "dnskey": (domain, "DNSKEY"),
         "sip_federation": (f"_sipfederationtls._tcp.{domain}", "SRV"),
         **{s: (f"{s}._domainkey.{domain}", "CNAME") for s in DKIM_SELECTORS},
     }
     if organisational != domain:
         names["organisational_dmarc"] = (f"_dmarc.{organisational}", "TXT")
-    lookups = await asyncio.gather(
-        *(query(client, name, rdtype, deadline) for name, rdtype in names.values())
+    (apex, zone, ds, dnskey), *lookups = await asyncio.gather(
+        _dnssec_lookups(client, domain, organisational, deadline),
+        *(query(client, name, rdtype, deadline) for name, rdtype in names.values()),
     )
     found = dict(zip(names, lookups, strict=True))
     return DomainRecords(
@@ -345,8 +413,10 @@ async def fetch_records(client: DnsClient, domain: str, deadline: DomainDeadline
         dkim_selectors={s: found[s] for s in DKIM_SELECTORS},
         mta_sts=found["mta_sts"],
         tls_rpt=found["tls_rpt"],
-        ds=found["ds"],
-        dnskey=found["dnskey"],
+        zone=zone,
+        zone_apex=apex,
+        ds=ds,
+        dnskey=dnskey,
         sip_federation=found["sip_federation"],
         spf_targets=await _spf_targets(client, found["txt"], deadline),
     )

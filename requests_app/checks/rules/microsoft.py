@@ -74,20 +74,35 @@ def teams_federation(records: DomainRecords) -> CheckResult:
 
 
 def dnssec(records: DomainRecords) -> CheckResult:
-    domain = records.domain
-    if records.ds.failed or records.dnskey.failed:
-        return unanswered("dnssec", "DNSSEC", records.ds, records.dnskey)
-    details = {"ds": list(records.ds.records), "dnskey_count": len(records.dnskey.records)}
-    if records.ds.records and records.dnskey.records:
+    """Judged at the zone holding the domain: DNSKEY at its apex, DS for the apex at the parent.
+
+    A name inside a signed zone (mail.example.org in example.org) is covered by that zone's
+    signature, with no DS or DNSKEY of its own.
+    """
+    domain, apex = records.domain, records.zone_apex
+    ds, dnskey = records.ds, records.dnskey
+    if records.zone.failed or ds is None or dnskey is None:
+        return unanswered("dnssec", "DNSSEC", records.zone)
+    if ds.failed or dnskey.failed:
+        return unanswered("dnssec", "DNSSEC", ds, dnskey)
+    details = {"zone": apex, "ds": list(ds.records), "dnskey_count": len(dnskey.records)}
+    subject = domain if apex == domain else f"{domain}, in the zone {apex},"
+    if ds.records and dnskey.records:
         return CheckResult(
-            "dnssec", Status.PASS, f"{domain} is signed with DNSSEC (DS and DNSKEY).", details
+            "dnssec", Status.PASS, f"{subject} is signed with DNSSEC (DS and DNSKEY).", details
         )
-    if records.dnskey.records:
+    if dnskey.records:
         summary = (
-            f"{domain} has DNSSEC keys, but no DS record at its parent, so nothing trusts them."
+            f"{subject} has DNSSEC keys, but no DS record at its parent, so nothing trusts them."
+            if apex == domain
+            else f"{subject} has DNSSEC keys, but {apex} has no DS record at its parent, "
+            "so nothing trusts them."
         )
-        fix = "Give your registrar the DS record for the domain's key-signing key."
+        fix = f"Give your registrar the DS record for the key-signing key of {apex}."
     else:
-        summary = f"{domain} is not signed with DNSSEC (recommended, not required)."
-        fix = "Turn on DNSSEC at your DNS provider, then publish the DS record at your registrar."
+        summary = f"{subject} is not signed with DNSSEC (recommended, not required)."
+        fix = (
+            f"Turn on DNSSEC for {apex} at your DNS provider, "
+            "then publish the DS record at your registrar."
+        )
     return CheckResult("dnssec", Status.INFO, summary, details, fix)

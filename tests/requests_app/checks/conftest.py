@@ -63,7 +63,7 @@ def _sign_zone(directory: Path) -> str:
 
 @pytest.fixture(scope="session")
 def nsd_port():
-    """NSD, authoritative for test. (and the delegated, signed signed.test.), as user nobody."""
+    """NSD serving zones/ (test., and signed.test. signed at start), as user nobody."""
     # Under /tmp rather than pytest's tmp_path: its parents are 0700 and NSD runs as nobody.
     directory = Path(tempfile.mkdtemp(prefix="fp-nsd-"))
     directory.chmod(0o777)  # nobody writes xfrd state here
@@ -73,11 +73,9 @@ def nsd_port():
     with (directory / "test.zone").open("a") as parent:
         parent.write(f"\nsigned NS ns.test.\n{ds}\n")
     port = free_port()
-    zones = {
-        "test.": "test.zone",
-        "signed.test.": "signed.test.zone.signed",
-        "spf.protection.outlook.com.": "spf.protection.outlook.com.zone",
-    }
+    # Every file in zones/ is served, named by its origin; signed.test from its signed copy.
+    zones = {f"{path.name.removesuffix('.zone')}.": path.name for path in ZONES.glob("*.zone")}
+    zones["signed.test."] = "signed.test.zone.signed"
     zone_config = "".join(f"zone:\n  name: {n}\n  zonefile: {f}\n" for n, f in zones.items())
     (directory / "nsd.conf").write_text(
         f"""server:

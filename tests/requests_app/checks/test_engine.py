@@ -43,6 +43,9 @@ def check(domain: str, nameserver: str, **options):
         ("nomx.test", "mta_sts", Status.INFO),
         ("nomx.test", "tls_rpt", Status.INFO),
         ("signed.test", "dnssec", Status.PASS),
+        ("mail.signed.test", "dnssec", Status.PASS),
+        ("mail.unsigned.test", "dnssec", Status.INFO),
+        ("unsigned.test", "dnssec", Status.INFO),
         ("nomx.test", "teams_federation", Status.WARN),
         ("teams-other.test", "teams_federation", Status.WARN),
     ],
@@ -50,6 +53,21 @@ def check(domain: str, nameserver: str, **options):
 def test_each_row_of_the_table_on_nsd(nameserver, domain, check_id, status):
     _, results = check(domain, nameserver)
     assert results[check_id].status is status, results[check_id].summary
+
+
+def test_dnssec_of_a_name_inside_a_signed_zone_names_the_zone(nameserver):
+    _, results = check("mail.signed.test", nameserver)
+    dnssec = results["dnssec"]
+    assert dnssec.details["zone"] == "signed.test"
+    assert dnssec.details["ds"] and dnssec.details["dnskey_count"] == 2
+    assert dnssec.summary.startswith("mail.signed.test, in the zone signed.test, is signed")
+
+
+def test_dnssec_of_a_name_inside_an_unsigned_zone_names_the_zone(nameserver):
+    _, results = check("mail.unsigned.test", nameserver)
+    dnssec = results["dnssec"]
+    assert dnssec.details == {"zone": "unsigned.test", "ds": [], "dnskey_count": 0}
+    assert "not signed" in dnssec.summary
 
 
 def test_a_passing_domain(nameserver):

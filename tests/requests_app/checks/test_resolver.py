@@ -61,6 +61,7 @@ def test_records_of_a_passing_domain(nameserver):
     assert records.sip_federation.records[0].target == "sipfed.online.lync.com"
     assert records.spf_targets["_spf.pass.test"].records == ("v=spf1 ip4:192.0.2.0/24 -all",)
     assert records.ds.error is QueryError.NO_ANSWER
+    assert records.zone_apex == "pass.test"  # its own organisational domain, though in test.
     assert records.resolver_reached
 
 
@@ -120,6 +121,48 @@ def test_a_signed_zone_has_ds_at_the_parent_and_dnskey(nameserver):
     records = fetch(nameserver, "signed.test")
     assert records.ds.records and records.dnskey.records
     assert records.ds.records[0].split()[1] == "13"  # ECDSAP256SHA256
+
+
+def test_a_zone_apex_is_its_own_zone(nameserver):
+    records = fetch(nameserver, "signed.test")
+    assert records.zone_apex == "signed.test"
+    assert records.zone.records[0].startswith("ns.test. hostmaster.test.")
+
+
+def test_a_name_inside_a_signed_zone_gets_ds_and_dnskey_of_its_zone(nameserver):
+    records = fetch(nameserver, "mail.signed.test")
+    assert records.zone_apex == "signed.test"
+    assert records.ds.name == records.dnskey.name == "signed.test"
+    assert records.ds.records and records.dnskey.records
+    assert records.zone.error is QueryError.NO_ANSWER  # mail.signed.test has no SOA of its own
+
+
+def test_a_name_that_does_not_exist_is_found_in_its_zone(nameserver):
+    records = fetch(nameserver, "nowhere.mail.signed.test")
+    assert records.zone.error is QueryError.NXDOMAIN
+    assert records.zone_apex == "signed.test"
+
+
+def test_a_cname_out_of_the_zone_is_judged_in_the_zone_holding_the_cname(nameserver):
+    records = fetch(nameserver, "alias.signed.test")
+    assert records.zone.name == "signed.test"  # asked again one level up
+    assert records.zone_apex == "signed.test"
+    assert records.dnskey.records
+
+
+def test_a_name_inside_an_unsigned_zone_gets_its_zone(nameserver):
+    records = fetch(nameserver, "mail.unsigned.test")
+    assert records.zone_apex == "unsigned.test"
+    assert records.ds.error is QueryError.NO_ANSWER
+    assert records.dnskey.error is QueryError.NO_ANSWER
+
+
+def test_the_zone_is_never_above_the_organisational_domain(nameserver):
+    # mail.orgsp.test lives in the zone test., whose signature (were it signed) would say
+    # nothing about orgsp.test's owner: it is judged at orgsp.test.
+    records = fetch(nameserver, "mail.orgsp.test")
+    assert records.zone_apex == "orgsp.test"
+    assert records.dnskey.name == "orgsp.test"
 
 
 def test_an_unreachable_resolver_is_not_reached(closed_port):

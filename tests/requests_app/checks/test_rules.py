@@ -35,6 +35,8 @@ def good_records(**changes) -> DomainRecords:
         },
         "mta_sts": found(f"_mta-sts.{DOMAIN}", "TXT", "v=STSv1; id=1"),
         "tls_rpt": found(f"_smtp._tls.{DOMAIN}", "TXT", "v=TLSRPTv1; rua=mailto:t@x"),
+        "zone": found(DOMAIN, "SOA", "ns1.example.org.uk. hostmaster.example.org.uk. 1 2 3 4 5"),
+        "zone_apex": DOMAIN,
         "ds": found(DOMAIN, "DS", "12345 13 2 ABCDEF"),
         "dnskey": found(DOMAIN, "DNSKEY", "257 3 13 AAAA", "256 3 13 BBBB"),
         "sip_federation": found(
@@ -342,6 +344,44 @@ def test_dnssec_keys_without_ds_are_not_signed():
     result = rules.dnssec(good_records(ds=absent(DOMAIN, "DS")))
     assert result.status is Status.INFO
     assert "no DS" in result.summary
+
+
+def signed_zone_subdomain(**changes) -> DomainRecords:
+    """mail.example.org.uk: no zone of its own, a name inside the signed zone example.org.uk."""
+    name = f"mail.{DOMAIN}"
+    values = {
+        "domain": name,
+        "zone": absent(name, "SOA"),  # the SOA owner in the authority section is the apex
+        "zone_apex": DOMAIN,
+        "ds": found(DOMAIN, "DS", "12345 13 2 ABCDEF"),
+        "dnskey": found(DOMAIN, "DNSKEY", "257 3 13 AAAA", "256 3 13 BBBB"),
+    }
+    return good_records(**{**values, **changes})
+
+
+def test_dnssec_a_name_inside_a_signed_zone_is_signed():
+    result = rules.dnssec(signed_zone_subdomain())
+    assert result.status is Status.PASS
+    assert result.summary == (
+        f"mail.{DOMAIN}, in the zone {DOMAIN}, is signed with DNSSEC (DS and DNSKEY)."
+    )
+    assert result.details == {"zone": DOMAIN, "ds": ["12345 13 2 ABCDEF"], "dnskey_count": 2}
+
+
+def test_dnssec_a_name_inside_an_unsigned_zone_is_not_signed():
+    records = signed_zone_subdomain(ds=absent(DOMAIN, "DS"), dnskey=absent(DOMAIN, "DNSKEY"))
+    result = rules.dnssec(records)
+    assert result.status is Status.INFO
+    assert result.summary.startswith(f"mail.{DOMAIN}, in the zone {DOMAIN}, is not signed")
+    assert result.details["zone"] == DOMAIN
+    assert DOMAIN in result.fix
+
+
+def test_dnssec_is_an_error_when_the_zone_could_not_be_found():
+    records = good_records(zone=absent(DOMAIN, "SOA", QueryError.TIMEOUT), ds=None, dnskey=None)
+    result = rules.dnssec(records)
+    assert result.status is Status.ERROR
+    assert f"{DOMAIN} SOA: timeout" in result.summary
 
 
 # microsoft365
