@@ -34,6 +34,7 @@ from tests.factories import (
     OrganisationFactory,
     UserFactory,
 )
+from tests.helpers import reload
 
 pytestmark = pytest.mark.django_db
 
@@ -70,11 +71,6 @@ def listed_references(response) -> list[str]:
         r'<th class="field-reference"><a href="[^"]*">(FR-\d+)</a></th>',
         response.content.decode(),
     )
-
-
-def reload(req) -> FederationRequest:
-    # The state field is protected: refresh_from_db() would refuse to set it.
-    return FederationRequest.objects.get(pk=req.pk)
 
 
 def change_url(req) -> str:

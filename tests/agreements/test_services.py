@@ -37,7 +37,6 @@ from requests_app.errors import ActionRefused
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
-    FederationRequest,
     OutboxMessage,
     State,
 )
@@ -48,34 +47,12 @@ from requests_app.services import (
     request_review,
 )
 from tests.factories import AgreementFactory, EvidenceItemFactory, FederationRequestFactory
+from tests.helpers import assert_untouched, audit_trail, outbox_rows, reload
 
 pytestmark = pytest.mark.django_db
 
 UNPRIVILEGED = ["outsider_user", "service_desk_user"]
 SIGNED_ON = datetime.date(2026, 2, 14)
-
-
-def reload(req) -> FederationRequest:
-    """The request as the next page load would see it."""
-    return FederationRequest.objects.get(pk=req.pk)
-
-
-def audit_trail(req) -> list[tuple]:
-    return [
-        (event.action, event.from_state, event.to_state, event.actor)
-        for event in AuditEvent.objects.filter(request_id=req.pk).order_by("pk")
-    ]
-
-
-def outbox_rows() -> list[tuple]:
-    return [(row.task_name, row.kwargs) for row in OutboxMessage.objects.order_by("pk")]
-
-
-def assert_untouched(req, state):
-    """Nothing a person could see changed: same state, no audit event, no job queued."""
-    assert reload(req).state == state
-    assert audit_trail(req) == []
-    assert OutboxMessage.objects.count() == 0
 
 
 def pdf_bytes(title: str = "Federation Partnering Agreement") -> bytes:

@@ -33,6 +33,7 @@ from requests_app.services import (
     request_withdraw,
 )
 from tests.factories import FederationRequestFactory, OrganisationFactory, UserFactory
+from tests.helpers import assert_untouched, audit_trail, outbox_rows, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -41,31 +42,8 @@ OPEN = [State.SUBMITTED, State.REVIEWED, State.FPA_SENT, State.SIGNED, State.EVI
 NOT_OPEN = [State.FEDERATED, State.REJECTED, State.WITHDRAWN]
 
 
-def reload(req) -> FederationRequest:
-    """The request as the next page load would see it."""
-    return FederationRequest.objects.get(pk=req.pk)
-
-
-def audit_trail(req) -> list[tuple]:
-    return [
-        (event.action, event.from_state, event.to_state, event.actor)
-        for event in AuditEvent.objects.filter(request_id=req.pk).order_by("pk")
-    ]
-
-
-def outbox_rows() -> list[tuple]:
-    return [(row.task_name, row.kwargs) for row in OutboxMessage.objects.order_by("pk")]
-
-
 def email_job(req, kind: str, key: str = "") -> tuple:
     return (SEND_EMAIL_TASK, {"request_id": req.pk, "kind": kind, "key": key or kind})
-
-
-def assert_untouched(req, state):
-    """Nothing a person could see changed: same state, no audit event, no job queued."""
-    assert reload(req).state == state
-    assert audit_trail(req) == []
-    assert OutboxMessage.objects.count() == 0
 
 
 # -- request_submit ------------------------------------------------------------------------------

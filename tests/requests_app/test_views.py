@@ -24,6 +24,7 @@ from requests_app.models import (
 )
 from requests_app.services import ContactDetails
 from tests.factories import AgreementFactory, FederationRequestFactory
+from tests.helpers import reload
 
 pytestmark = pytest.mark.django_db
 
@@ -66,11 +67,6 @@ def field_error(response, field_id: str) -> str:
         re.S,
     )
     return html.unescape(match.group(1)).strip() if match else ""
-
-
-def reload(req) -> FederationRequest:
-    # The state field is protected: refresh_from_db() would refuse to set it.
-    return FederationRequest.objects.get(pk=req.pk)
 
 
 def valid_form(**overrides) -> dict:
