@@ -9,6 +9,7 @@ from agreements import services as agreement_services
 from requests_app import services
 from requests_app.models import FederationRequest, OutboxMessage, State
 from tests.conftest import sent_mail, wait_for
+from tests.helpers import submit_lakeside_care
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -53,19 +54,7 @@ def test_submission_emails_requester_and_spoc_with_the_status_link(client, celer
 def test_sending_the_agreement_renders_it_in_the_worker_and_emails_the_pdf(
     celery_worker_process, feedback_user
 ):
-    req = services.request_submit(
-        organisation_name="Lakeside Care",
-        ods_code="",
-        has_nhsmail_presence=False,
-        domains=["lakeside-care.example.org.uk"],
-        justification="Teams federation",
-        requester_name="Lee Requester",
-        requester_email="lee@lakeside-care.example.org.uk",
-        spoc=services.ContactDetails("Sam Spoc", "IT Manager", "sam@lakeside-care.example.org.uk"),
-        technical_contact=services.ContactDetails(
-            "Tess Tech", "Engineer", "tess@lakeside-care.example.org.uk"
-        ),
-    )
+    req = submit_lakeside_care()
     services.request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks pass.")
     agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
 

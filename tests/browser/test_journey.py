@@ -17,10 +17,10 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfWriter
 
 from agreements.models import EvidenceCriterion
-from requests_app import services
 from requests_app.models import FederationRequest, State
 from tests.conftest import sent_mail, wait_for
 from tests.factories import UserFactory
+from tests.helpers import submit_lakeside_care
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -363,19 +363,7 @@ def test_a_request_from_the_first_form_to_the_allow_list(
 def test_the_requester_withdraws_with_the_keyboard_alone(
     page: Page, live_server, celery_worker_process
 ):
-    req = services.request_submit(
-        organisation_name="Lakeside Care",
-        ods_code="",
-        has_nhsmail_presence=False,
-        domains=["lakeside-care.example.org.uk"],
-        justification="Teams federation",
-        requester_name="Lee Requester",
-        requester_email="lee@lakeside-care.example.org.uk",
-        spoc=services.ContactDetails("Sam Spoc", "IT Manager", "sam@lakeside-care.example.org.uk"),
-        technical_contact=services.ContactDetails(
-            "Tess Tech", "Engineer", "tess@lakeside-care.example.org.uk"
-        ),
-    )
+    req = submit_lakeside_care()
     page.goto(f"{live_server.url}/status/{req.status_token}/")
     expect(page.locator("#state")).to_have_text("Submitted")
 
