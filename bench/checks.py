@@ -3,26 +3,34 @@
 Run from the project root (checkdmarc is not a project dependency; see bench/README.md):
 
     .venv/bin/python bench/checks.py [--domains 500] [--address 127.0.0.53]
+        [--latency-ms N [N ...]] [--proxy-address 127.0.0.54]
 
 Writes a zone for each generated domain (MX, SPF with includes, DMARC at various policies, DKIM
 selectors, MTA-STS, TLS-RPT, Teams SRV, some signed with DNSSEC), the provider zones they point
 at (Microsoft 365, Google, Mimecast, ...) and the parent zones holding their DS records, and
 serves them all from a real NSD on ADDRESS port 53 (checkdmarc only asks port 53; every address in
-127.0.0.0/8 is loopback). Then runs, one after the other and each in one go, the engine (every
-check but starttls) and checkdmarc (no MX TLS tests), both pointed at that NSD only, and prints
-domains per second, the ratio, the checks and DNS queries per domain, and sanity figures.
+127.0.0.0/8 is loopback). Then, for each delay N (default 0 and 20 ms), runs one after the other
+and each in one go the engine (every check but starttls) and checkdmarc (no MX TLS tests), and
+prints domains per second, the ratio, the checks and DNS queries per domain, and sanity figures.
+
+At 0 ms both tools ask NSD directly: on loopback both are CPU-bound, the engine's worst case. At
+N > 0 both ask a delay proxy on PROXY_ADDRESS port 53 (a child process; UDP, and TCP with its
+length-prefixed messages) that holds every query N ms before passing it to NSD, standing for the
+round trip to a real resolver. The proxy's own cost is measured at 0 ms against NSD direct.
 
 Nothing may leave loopback: a tripwire in this process refuses every socket connect, send and
-name lookup (getaddrinfo) that is not to a loopback address, and counts what it refused.
-Needs root (port 53; NSD drops to user nobody).
+name lookup (getaddrinfo) that is not to a loopback address, and counts what it refused; the
+proxy only talks to NSD's address. Needs root (port 53; NSD drops to user nobody).
 """
 
 import argparse
+import asyncio
 import base64
 import collections
 import contextlib
 import ipaddress
 import logging
+import multiprocessing
 import os
 import random
 import re
@@ -582,6 +590,381 @@ class Tripwire:
         socket.getaddrinfo = self._saved["getaddrinfo"]
 
 
+# -- the delay proxy ---------------------------------------------------------------------------
+#
+# NSD answers from loopback in microseconds; a real resolver answers after a network round trip.
+# The proxy stands for that round trip: it holds every query DELAY before passing it to NSD and
+# sends NSD's answer straight back. It runs in a child process (its own interpreter, so it never
+# waits for the bench's GIL) and only ever talks to NSD's loopback address.
+
+
+class ProxyStats:
+    """What went through the proxy since the last reading."""
+
+    def __init__(self, in_flight: int = 0):
+        self.asked: collections.Counter[str] = collections.Counter()  # udp, tcp, connections
+        self.extra: list[float] = []  # per answer: seconds it took beyond the delay
+        self.in_flight = in_flight
+        self.max_in_flight = in_flight
+
+    def query(self, transport: str) -> None:
+        self.asked[transport] += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def answered(self, started: float, delay: float) -> None:
+        self.in_flight -= 1
+        self.extra.append(time.perf_counter() - started - delay)
+
+    def summary(self) -> dict:
+        extra = sorted(self.extra)
+
+        def at(fraction: float) -> float:
+            return extra[min(len(extra) - 1, int(fraction * len(extra)))] if extra else 0.0
+
+        return {
+            **self.asked,
+            "answered": len(extra),
+            "max_in_flight": self.max_in_flight,
+            "extra_median": at(0.5),
+            "extra_p99": at(0.99),
+            "extra_max": extra[-1] if extra else 0.0,
+        }
+
+
+def big_buffers(sock: socket.socket) -> None:
+    """4 MB socket buffers, so a burst of queries is queued rather than dropped."""
+    for force, plain in (
+        (getattr(socket, "SO_RCVBUFFORCE", None), socket.SO_RCVBUF),
+        (getattr(socket, "SO_SNDBUFFORCE", None), socket.SO_SNDBUF),
+    ):
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, force or plain, 4 << 20)
+        except OSError:
+            sock.setsockopt(socket.SOL_SOCKET, plain, 4 << 20)
+
+
+class UdpSide(asyncio.DatagramProtocol):
+    def __init__(self, received):
+        self.received = received
+
+    def datagram_received(self, data, addr):
+        self.received(data, addr)
+
+    def error_received(self, exc):
+        pass  # an ICMP error from a client that went away: nothing to do
+
+
+class DelayProxy:
+    """UDP and TCP on LISTEN:53; each query waits `delay` seconds, then goes to NSD."""
+
+    def __init__(self, upstream: tuple[str, int]):
+        self.upstream = upstream
+        self.delay = 0.0
+        self.stats = ProxyStats()
+        # Held queries, oldest first: (when due, forward, its arguments). One delay for all, so
+        # they fall due in the order they came, and one timer (for the oldest) serves them all.
+        self.held: collections.deque[tuple[float, object, tuple]] = collections.deque()
+        self.timer: asyncio.TimerHandle | None = None
+        # UDP: one socket towards NSD, each query under an id of ours (two clients may use the
+        # same id), mapped back to the client's id and address.
+        self.pending: dict[int, tuple[bytes, tuple, float]] = {}
+        self.next_id = 0
+
+    async def start(self, listen: tuple[str, int]) -> None:
+        # UDP on plain non-blocking sockets, each readable event drained in a loop: asyncio's
+        # datagram transports take one loop turn per datagram, a few times slower.
+        loop = asyncio.get_running_loop()
+        self.front = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        big_buffers(self.front)
+        self.front.bind(listen)
+        self.front.setblocking(False)
+        self.back = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        big_buffers(self.back)
+        self.back.connect(self.upstream)
+        self.back.setblocking(False)
+        loop.add_reader(self.front.fileno(), self.udp_queries)
+        loop.add_reader(self.back.fileno(), self.udp_answers)
+        self.tcp = await asyncio.start_server(
+            self.tcp_client, *listen, reuse_address=True, backlog=1024
+        )
+
+    def take_stats(self) -> dict:
+        summary = self.stats.summary()
+        self.stats = ProxyStats(self.stats.in_flight)
+        return summary
+
+    def hold(self, forward, *args) -> None:
+        """forward(*args) after the delay (now, at 0 ms)."""
+        if not self.delay:
+            forward(*args)
+            return
+        loop = asyncio.get_running_loop()
+        self.held.append((loop.time() + self.delay, forward, args))
+        if self.timer is None:
+            self.timer = loop.call_at(self.held[0][0], self.release)
+
+    def release(self) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        while self.held and self.held[0][0] <= now:
+            _, forward, args = self.held.popleft()
+            forward(*args)
+        self.timer = loop.call_at(self.held[0][0], self.release) if self.held else None
+
+    def udp_queries(self) -> None:
+        for _ in range(256):  # then let the loop serve the rest too
+            try:
+                data, client = self.front.recvfrom(65535)
+            except OSError:  # BlockingIOError: nothing more to read
+                return
+            if len(data) >= 12:  # a DNS header at least
+                self.stats.query("udp")
+                self.hold(self.udp_forward, data, client, time.perf_counter())
+
+    def udp_forward(self, data: bytes, client: tuple, started: float) -> None:
+        now = time.perf_counter()
+        for _ in range(1 << 16):
+            our_id, self.next_id = self.next_id, (self.next_id + 1) & 0xFFFF
+            held = self.pending.get(our_id)
+            if held is None or now - held[2] > 30:  # free, or its answer is never coming
+                break
+        else:
+            return  # 65536 queries unanswered: drop this one, the client will time out
+        if held is not None:
+            self.stats.in_flight -= 1
+        self.pending[our_id] = (data[:2], client, started)
+        with contextlib.suppress(OSError):  # a full buffer: lost, as on a network
+            self.back.send(our_id.to_bytes(2, "big") + data[2:])
+
+    def udp_answers(self) -> None:
+        for _ in range(256):
+            try:
+                data = self.back.recv(65535)
+            except OSError:
+                return
+            held = self.pending.pop(int.from_bytes(data[:2], "big"), None)
+            if held is None:
+                continue
+            client_id, client, started = held
+            with contextlib.suppress(OSError):
+                self.front.sendto(client_id + data[2:], client)
+            self.stats.answered(started, self.delay)
+
+    async def tcp_client(self, reader, writer) -> None:
+        """One client connection, one connection to NSD; messages are 2-byte length-prefixed."""
+        self.stats.asked["connections"] += 1
+        # Connect to NSD while the first query is read (and held).
+        upstream = asyncio.ensure_future(asyncio.open_connection(*self.upstream))
+        waiting: collections.deque[float] = collections.deque()  # queries not yet answered
+        drained = asyncio.Event()
+
+        async def answers() -> None:
+            upstream_reader, _ = await upstream
+            while True:
+                head = await upstream_reader.readexactly(2)
+                body = await upstream_reader.readexactly(int.from_bytes(head, "big"))
+                writer.write(head + body)
+                if waiting:
+                    self.stats.answered(waiting.popleft(), self.delay)
+                if not waiting:
+                    drained.set()
+
+        def forward(message: bytes) -> None:
+            if not upstream.done():
+                upstream.add_done_callback(lambda _: forward(message))
+            elif not upstream.cancelled() and not upstream.exception():
+                upstream_writer = upstream.result()[1]
+                if not upstream_writer.is_closing():
+                    upstream_writer.write(message)
+
+        pump = asyncio.create_task(answers())
+        try:
+            while True:
+                head = await reader.readexactly(2)
+                body = await reader.readexactly(int.from_bytes(head, "big"))
+                waiting.append(time.perf_counter())
+                drained.clear()
+                self.stats.query("tcp")
+                self.hold(forward, head + body)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass  # the client has sent all it will
+        if waiting and not writer.is_closing() and not pump.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(drained.wait(), self.delay + 5)
+        self.stats.in_flight -= len(waiting)
+        pump.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pump
+        if upstream.done() and not upstream.cancelled() and not upstream.exception():
+            upstream.result()[1].close()
+        else:
+            upstream.cancel()
+        writer.close()
+
+
+async def serve_proxy(listen: tuple[str, int], upstream: tuple[str, int], control) -> None:
+    """The child process: serve until told to stop; answer the parent's commands on `control`."""
+    proxy = DelayProxy(upstream)
+    try:
+        await proxy.start(listen)
+    except OSError as error:
+        control.send(("error", str(error)))
+        return
+    control.send(("ready", None))
+    loop = asyncio.get_running_loop()
+    stopped = loop.create_future()
+
+    def command() -> None:
+        try:
+            what, value = control.recv()
+        except (EOFError, OSError):
+            what, value = "stop", None  # the bench is gone
+        if what == "delay":
+            proxy.delay = value / 1000
+            control.send(value)
+        elif what == "stats":
+            control.send(proxy.take_stats())
+        elif not stopped.done():
+            loop.remove_reader(control.fileno())
+            stopped.set_result(None)
+
+    loop.add_reader(control.fileno(), command)
+    await stopped
+
+
+def proxy_process(listen: tuple[str, int], upstream: tuple[str, int], control) -> None:
+    asyncio.run(serve_proxy(listen, upstream, control))
+
+
+@contextlib.contextmanager
+def running_proxy(address: str, upstream: str):
+    """The delay proxy on address:53 in front of NSD on upstream:53, in a child process.
+
+    Yields a function: control("delay", ms) sets the delay, control("stats") returns (and resets)
+    what went through since the last call.
+    """
+    if not port_free(address, 53):
+        raise SystemExit(f"{address}:53 is in use: choose another --proxy-address in 127.0.0.0/8")
+    context = multiprocessing.get_context("spawn")
+    ours, theirs = context.Pipe()
+    process = context.Process(
+        target=proxy_process, args=((address, 53), (upstream, 53), theirs), daemon=True
+    )
+    process.start()
+    theirs.close()
+    try:
+        if not ours.poll(30):
+            raise SystemExit("the delay proxy did not start in 30 s")
+        status, detail = ours.recv()
+        if status != "ready":
+            raise SystemExit(f"the delay proxy could not listen on {address}:53: {detail}")
+
+        def control(what: str, value=None):
+            ours.send((what, value))
+            return ours.recv()
+
+        yield control
+    finally:
+        with contextlib.suppress(OSError, EOFError, BrokenPipeError):
+            ours.send(("stop", None))
+        process.join(10)
+        if process.is_alive():
+            process.terminate()
+            process.join(5)
+
+
+@dataclass
+class Flood:
+    answered: int
+    lost: int
+    seconds: float
+    rtts: list[float]  # seconds from sending each query to its answer
+
+    def __add__(self, other: "Flood") -> "Flood":
+        return Flood(
+            self.answered + other.answered,
+            self.lost + other.lost,
+            self.seconds + other.seconds,
+            self.rtts + other.rtts,
+        )
+
+    @property
+    def median_rtt(self) -> float:
+        return sorted(self.rtts)[len(self.rtts) // 2] if self.rtts else float("nan")
+
+
+async def flood(address: str, wires: list[bytes], count: int, in_flight: int) -> Flood:
+    """Send count queries to address:53 over UDP, in_flight at a time; no parsing, ids only."""
+    loop = asyncio.get_running_loop()
+    sent_at: dict[int, float] = {}
+    rtts: list[float] = []
+    last = [0.0]  # when the latest answer came
+    done = loop.create_future()
+    next_query = iter(range(count))
+
+    def send_next() -> None:
+        index = next(next_query, None)
+        if index is None:
+            if not sent_at and not done.done():
+                done.set_result(None)
+            return
+        query_id = index & 0xFFFF
+        sent_at[query_id] = time.perf_counter()
+        transport.sendto(query_id.to_bytes(2, "big") + wires[index % len(wires)][2:])
+
+    def received(data: bytes, _server) -> None:
+        started = sent_at.pop(int.from_bytes(data[:2], "big"), None)
+        if started is not None:
+            last[0] = time.perf_counter()
+            rtts.append(last[0] - started)
+            send_next()
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    big_buffers(sock)
+    sock.connect((address, 53))
+    transport, _ = await loop.create_datagram_endpoint(lambda: UdpSide(received), sock=sock)
+    started = time.perf_counter()
+    for _ in range(in_flight):
+        send_next()
+    answered = 0
+    while not done.done():  # stop when a second passes without an answer (lost queries)
+        await asyncio.wait([done], timeout=1.0)
+        if len(rtts) == answered:
+            break
+        answered = len(rtts)
+    transport.close()
+    return Flood(len(rtts), count - len(rtts), max(0.0, last[0] - started), rtts)
+
+
+def flood_wires(domains: list[str]) -> list[bytes]:
+    """Queries like the tools' (MX, SPF's TXT, DMARC's TXT), as wire-format messages."""
+    import dns.message
+
+    return [
+        dns.message.make_query(name, rdtype, use_edns=0, payload=1232).to_wire()
+        for domain in domains
+        for name, rdtype in ((domain, "MX"), (domain, "TXT"), (f"_dmarc.{domain}", "TXT"))
+    ]
+
+
+def proxy_overhead(nsd: str, proxy: str, wires: list[bytes], control) -> dict[str, Flood]:
+    """The proxy at 0 ms against NSD direct: one query at a time (latency), then many (capacity).
+
+    Three rounds, direct and proxy taking turns, so both meet the same machine's moods.
+    """
+    control("delay", 0)
+    results: dict[tuple[str, str], Flood] = {}
+    for label, count, in_flight in (("one at a time", 2000, 1), ("256 in flight", 20000, 256)):
+        for _ in range(3):
+            for target, address in (("NSD direct", nsd), ("through proxy", proxy)):
+                result = asyncio.run(flood(address, wires, count, in_flight))
+                key = (label, target)
+                results[key] = results[key] + result if key in results else result
+    control("stats")  # what the floods put through is not any tool's
+    return results
+
+
 # -- running both ------------------------------------------------------------------------------
 
 
@@ -676,6 +1059,50 @@ class CountingHandler(logging.Handler):
         self.counts[" ".join(record.getMessage().split()[:6])] += 1
 
 
+def clear_checkdmarc_caches() -> None:
+    """Empty checkdmarc's module-level caches (DNS answers, DNSSEC, DNSKEY, ...).
+
+    Within one run they are checkdmarc's own doing (provider includes are asked once); a second
+    run in the same process would otherwise start with the first run's answers.
+    """
+    from expiringdict import ExpiringDict
+
+    for name, module in list(sys.modules.items()):
+        if name == "checkdmarc" or name.startswith("checkdmarc."):
+            for value in list(vars(module).values()):
+                if isinstance(value, ExpiringDict):
+                    value.clear()
+
+
+@dataclass
+class Mode:
+    delay_ms: float
+    engine: Run
+    other: Run
+    proxied: dict[str, dict]  # tool -> what went through the proxy (empty when straight to NSD)
+    warnings: collections.Counter[str]  # checkdmarc's log warnings during its run
+
+
+def run_mode(names, delay_ms: float, nsd: str, proxy_address: str, queries, proxy, counting):
+    """Both tools, one after the other: straight to NSD at 0 ms, else through the delay proxy."""
+    target = proxy_address if delay_ms else nsd
+    proxied = {}
+    if delay_ms:
+        proxy("delay", delay_ms)
+        proxy("stats")
+    engine = run_engine(names, target, queries)
+    print(f"  {delay_ms:g} ms: this engine: {engine.seconds:.2f} s", flush=True)
+    if delay_ms:
+        proxied[engine.tool] = proxy("stats")
+    clear_checkdmarc_caches()
+    counting.counts.clear()
+    other = run_checkdmarc(names, target, queries)
+    print(f"  {delay_ms:g} ms: {other.tool}: {other.seconds:.2f} s", flush=True)
+    if delay_ms:
+        proxied[other.tool] = proxy("stats")
+    return Mode(delay_ms, engine, other, proxied, collections.Counter(counting.counts))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--domains", type=int, default=500, help="domains to generate (500)")
@@ -683,11 +1110,31 @@ def main() -> None:
         "--address", default="127.0.0.53", help="loopback address NSD listens on, port 53"
     )
     parser.add_argument("--seed", type=int, default=1596, help="random seed for the zones")
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        nargs="+",
+        default=[0, 20],
+        metavar="N",
+        help="delays to run both tools at, each a mode: 0 is straight to NSD, N > 0 through the "
+        "delay proxy holding every query N ms (default: 0 20)",
+    )
+    parser.add_argument(
+        "--proxy-address",
+        default="127.0.0.54",
+        help="loopback address the delay proxy listens on, port 53 (127.0.0.54)",
+    )
     args = parser.parse_args()
-    if not ipaddress.ip_address(args.address).is_loopback:
-        parser.error("--address must be a loopback address (127.0.0.0/8)")
+    for option, address in (("--address", args.address), ("--proxy-address", args.proxy_address)):
+        if not ipaddress.ip_address(address).is_loopback:
+            parser.error(f"{option} must be a loopback address (127.0.0.0/8)")
+    if args.proxy_address == args.address:
+        parser.error("--proxy-address must differ from --address (both use port 53)")
+    if any(delay < 0 for delay in args.latency_ms):
+        parser.error("--latency-ms takes delays of 0 ms or more")
     if os.geteuid() != 0:
         parser.error("NSD must start as root to bind port 53 (it then runs as nobody)")
+    delays = sorted(set(args.latency_ms))
 
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "federation_portal.settings.test"
@@ -707,6 +1154,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     domains = generate_domains(args.domains, rng)
     names = [d.name for d in domains]
+    modes: list[Mode] = []
+    overhead = None
     # NSD runs as nobody: its directory must be outside any 0700 parent (mkdtemp's is /tmp).
     directory = Path(tempfile.mkdtemp(prefix="fp-bench-nsd-"))
     try:
@@ -716,8 +1165,15 @@ def main() -> None:
             f"{len(domains)} domains ({sum(d.zone != d.name for d in domains)} subdomains, "
             f"{sum(d.signed for d in domains)} signed) in {len(zone_files)} zones, "
             f"written in {time.perf_counter() - started:.1f} s; NSD on {args.address}:53"
+            + (f", delay proxy on {args.proxy_address}:53" if any(delays) else "")
         )
-        with running_nsd(directory, args.address, zone_files) as queries:
+        with contextlib.ExitStack() as stack:
+            queries = stack.enter_context(running_nsd(directory, args.address, zone_files))
+            proxy = None
+            if any(delays):
+                proxy = stack.enter_context(running_proxy(args.proxy_address, args.address))
+                print("  measuring the proxy at 0 ms against NSD direct ...", flush=True)
+                floods = proxy_overhead(args.address, args.proxy_address, flood_wires(names), proxy)
             logging.basicConfig(level=logging.ERROR)
             counting = CountingHandler()
             logging.getLogger("checkdmarc").setLevel(logging.WARNING)  # as its CLI shows
@@ -728,25 +1184,83 @@ def main() -> None:
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DeprecationWarning)
-                    engine = run_engine(names, args.address, queries)
-                    print(f"  this engine: {engine.seconds:.2f} s")
-                    other = run_checkdmarc(names, args.address, queries)
-                    print(f"  {other.tool}: {other.seconds:.2f} s")
+                    for delay in delays:
+                        modes.append(
+                            run_mode(
+                                names,
+                                delay,
+                                args.address,
+                                args.proxy_address,
+                                queries,
+                                proxy,
+                                counting,
+                            )
+                        )
+                    if proxy:
+                        # The engine asks the most queries at once: the proxy's worst load.
+                        direct = next((m.engine for m in modes if not m.delay_ms), None)
+                        if direct is None:
+                            direct = run_engine(names, args.address, queries)
+                        proxy("delay", 0)
+                        proxy("stats")
+                        through = run_engine(names, args.proxy_address, queries)
+                        overhead = (floods, direct, through, proxy("stats"))
+                        print(f"  0 ms through the proxy: this engine: {through.seconds:.2f} s")
             finally:
                 tripwire.uninstall()
     finally:
         shutil.rmtree(directory, ignore_errors=True)
         scratch.cleanup()
 
-    report(domains, engine, other, tripwire, counting, settings)
-
-
-def report(domains, engine: Run, other: Run, tripwire, counting, settings) -> None:
-    expected_reject = sum(1 for d in domains if d.dmarc_policy == "reject")
     print(
         f"\nAll {len(domains)} domains, one run each, wall clock; NSD on loopback, "
-        f"DNS_QUERY_TIMEOUT {settings.DNS_QUERY_TIMEOUT} s.\n"
+        f"DNS_QUERY_TIMEOUT {settings.DNS_QUERY_TIMEOUT} s."
     )
+    baseline = next((mode for mode in modes if not mode.delay_ms), None)
+    for mode in modes:
+        report_mode(domains, mode, args, baseline)
+    engine_ids = sorted({c.id for r in modes[0].engine.results.values() for c in r.checks})
+    first = next(iter(modes[0].other.results.values()))
+    print(f"\nengine checks:     {', '.join(engine_ids)}")
+    print(f"checkdmarc checks: {', '.join(k for k in first if k not in ('domain', 'base_domain'))}")
+    if overhead:
+        report_overhead(*overhead, args)
+    print("\nRatio (engine / checkdmarc domains per second) by delay per query:")
+    for mode in modes:
+        print(f"  {mode.delay_ms:4g} ms: {ratio(mode):5.1f}x")
+    print("\nOff-loopback traffic refused by the tripwire (all runs):", end="")
+    if not tripwire.refused:
+        print(" none attempted.")
+    else:
+        print()
+        for what, n in tripwire.refused.most_common():
+            print(f"  {n:5d}  {what}")
+
+
+def ratio(mode: Mode) -> float:
+    return (mode.engine.domains / mode.engine.seconds) / (mode.other.domains / mode.other.seconds)
+
+
+def proxy_line(summary: dict, delay_ms: float) -> str:
+    return (
+        f"{summary.get('udp', 0)} UDP + {summary.get('tcp', 0)} TCP queries "
+        f"({summary.get('connections', 0)} connections), {summary['answered']} answered, "
+        f"at most {summary['max_in_flight']} at once; time beyond the {delay_ms:g} ms: median "
+        f"{summary['extra_median'] * 1000:.2f} ms, p99 {summary['extra_p99'] * 1000:.2f} ms, "
+        f"max {summary['extra_max'] * 1000:.2f} ms"
+    )
+
+
+def report_mode(domains, mode: Mode, args, baseline: Mode | None) -> None:
+    engine, other = mode.engine, mode.other
+    if mode.delay_ms:
+        where = (
+            f"both tools ask the delay proxy on {args.proxy_address}, which holds each query "
+            f"{mode.delay_ms:g} ms before passing it to NSD"
+        )
+    else:
+        where = f"both tools ask NSD on {args.address} directly (the engine's worst case)"
+    print(f"\n== {mode.delay_ms:g} ms per query: {where} ==\n")
     header = (
         f"{'':<20}  {'seconds':>8}  {'CPU s':>6}  {'domains/s':>9}  {'checks/domain':>13}  "
         f"{'queries/domain':>14}"
@@ -760,16 +1274,29 @@ def report(domains, engine: Run, other: Run, tripwire, counting, settings) -> No
             f"{run.domains / run.seconds:9.1f}  "
             f"{run.checks_per_domain:13.1f}  {per_domain:>14}"
         )
+    print(
+        f"\nratio (engine / checkdmarc domains per second): {ratio(mode):.1f}x  "
+        "(target: at least 5x)"
+    )
     for run in (engine, other):
         rcodes = {k.removeprefix("rcode."): v for k, v in run.nsd.items() if k != "queries"}
         print(f"  NSD answers to {run.tool}: {dict(sorted(rcodes.items()))}")
-    ratio = (engine.domains / engine.seconds) / (other.domains / other.seconds)
-    print(f"\nratio (engine / checkdmarc domains per second): {ratio:.1f}x  (target: at least 5x)")
-    engine_ids = sorted({c.id for r in engine.results.values() for c in r.checks})
-    first = next(iter(other.results.values()))
-    print(f"engine checks:     {', '.join(engine_ids)}")
-    print(f"checkdmarc checks: {', '.join(k for k in first if k not in ('domain', 'base_domain'))}")
+    for tool, summary in mode.proxied.items():
+        print(f"  proxy, {tool}: {proxy_line(summary, mode.delay_ms)}")
+    if mode.delay_ms and baseline and other.nsd.get("queries"):
+        # checkdmarc asks one query at a time: its extra wall time over the 0 ms run, less its
+        # extra CPU time, per query, is what each query's wait really was (the delay, plus the
+        # proxy's own time and its timer's lateness).
+        count = other.nsd["queries"]
+        wall = (other.seconds - baseline.other.seconds) / count
+        cpu = (other.cpu_seconds - baseline.other.cpu_seconds) / count
+        print(
+            f"  checkdmarc (one query at a time) waited {(wall - cpu) * 1000:.2f} ms per query "
+            f"more than at 0 ms (the delay is {mode.delay_ms:g} ms); its own CPU time also rose, "
+            f"by {cpu * 1000:.2f} ms a query"
+        )
 
+    expected_reject = sum(1 for d in domains if d.dmarc_policy == "reject")
     print(f"\nSanity: DMARC p=reject in force (the generator wrote {expected_reject}):")
     print(f"  this engine: {engine.reject}   checkdmarc: {other.reject}")
     disagree = [
@@ -797,18 +1324,37 @@ def report(domains, engine: Run, other: Run, tripwire, counting, settings) -> No
         f"  DNSSEC signed: generator {sum(d.signed for d in domains)}, engine {signed}, "
         f"checkdmarc {sum(1 for r in other.results.values() if r.get('dnssec'))}"
     )
-    if counting.counts:
-        print(f"  checkdmarc logged {sum(counting.counts.values())} warnings; most common:")
-        for message, n in counting.counts.most_common(4):
+    if mode.warnings:
+        print(f"  checkdmarc logged {sum(mode.warnings.values())} warnings; most common:")
+        for message, n in mode.warnings.most_common(4):
             print(f"    {n:5d}  {message} ...")
 
-    print("\nOff-loopback traffic refused by the tripwire:", end="")
-    if not tripwire.refused:
-        print(" none attempted.")
-    else:
-        print()
-        for what, n in tripwire.refused.most_common():
-            print(f"  {n:5d}  {what}")
+
+def report_overhead(floods: dict, direct: Run, through: Run, summary: dict, args) -> None:
+    print(
+        f"\n== The proxy's own cost, at 0 ms (NSD on {args.address}, proxy on "
+        f"{args.proxy_address}) ==\n"
+    )
+    print(
+        f"{'raw UDP queries':<30}  {'answered':>8}  {'lost':>4}  {'queries/s':>9}  "
+        f"{'median RTT':>10}"
+    )
+    for (label, target), result in floods.items():
+        rate = f"{result.answered / result.seconds:9.0f}" if result.seconds else "      n/a"
+        print(
+            f"{label + ', ' + target:<30}  {result.answered:8d}  {result.lost:4d}  {rate}  "
+            f"{result.median_rtt * 1e6:7.0f} µs"
+        )
+    print(
+        f"\nthis engine, all {direct.domains} domains: {direct.seconds:.2f} s straight to NSD, "
+        f"{through.seconds:.2f} s through the proxy at 0 ms "
+        f"({(through.seconds / direct.seconds - 1) * 100:+.0f}%)"
+    )
+    print(f"  proxy: {proxy_line(summary, 0)}")
+    fastest = max(
+        run.nsd["queries"] / run.seconds for run in (direct, through) if run.nsd and run.seconds
+    )
+    print(f"  the engine asked at most {fastest:.0f} queries/s (the faster of the two runs)")
 
 
 if __name__ == "__main__":
