@@ -43,3 +43,5 @@ CELERY_BEAT_SCHEDULE = {
     **CELERY_BEAT_SCHEDULE,
     "outbox-dispatch": {"task": "requests_app.tasks.outbox_dispatch", "schedule": 1.0},
 }
+# No test may ask the machine's resolver: a closed loopback port unless a test names a server.
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=["127.0.0.1:1"])
