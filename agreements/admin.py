@@ -10,10 +10,12 @@ from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
-from requests_app import selectors
+from requests_app import check_runs, selectors
 from requests_app import services as request_services
 from requests_app.audit import audit
 from requests_app.errors import ActionRefused
@@ -337,6 +339,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
         return [
             path("raise/", wrap(self.raise_view), name=f"{name}_raise"),
             path("<int:pk>/act/<str:action>/", wrap(self.action_view), name=f"{name}_act"),
+            path("<int:pk>/checks/run/", wrap(self.run_checks_view), name=f"{name}_run_checks"),
             path(
                 "<int:pk>/evidence/add/", wrap(self.evidence_add_view), name=f"{name}_evidence_add"
             ),
@@ -358,6 +361,17 @@ class FederationRequestAdmin(admin.ModelAdmin):
                 obj.state in ("fpa_sent", "signed")
             )
             context["missing_evidence"] = obj.missing_evidence() if obj.state == "signed" else []
+            context["may_run_checks"] = may(request.user, "run_checks")
+            run = selectors.latest_check_run(obj)
+            if run is not None:
+                context["check_run"] = run
+                context["check_domains"] = selectors.check_run_results(run)
+                recorded = {check.domain for check in run.domains_checked.all()}
+                context["checks_waiting"] = [
+                    domain.display_name
+                    for domain in obj.domains.all()
+                    if domain.name not in recorded
+                ]
             if request.user.has_perm("requests_app.view_auditevent"):
                 context["audit_events"] = selectors.recent_audit_events(obj, limit=AUDIT_SHOWN)
                 context["audit_shown"] = AUDIT_SHOWN
@@ -418,6 +432,21 @@ class FederationRequestAdmin(admin.ModelAdmin):
             explanation=explanation,
             submit=label,
         )
+
+    @method_decorator(require_POST)
+    def run_checks_view(self, request, pk):
+        req = self._request_or_404(request, pk)
+        try:
+            check_runs.check_run_start(request_id=req.pk, actor=request.user)
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(
+                request,
+                f"The domain checks of {req.reference} are running again; "
+                "reload this page in a minute to see the results.",
+            )
+        return self._back(req)
 
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)

@@ -414,3 +414,61 @@ class SentEmail(models.Model):
 
     def __str__(self):
         return f"{self.subject} to {self.recipients}"
+
+
+class CheckStatus(models.TextChoices):
+    """A check's status and a domain's verdict (requests_app.checks.results.Status)."""
+
+    PASS = "pass", "Pass"  # noqa: S105 (a status, not a password)
+    WARN = "warn", "Warning"
+    FAIL = "fail", "Fail"
+    INFO = "info", "Information"
+    ERROR = "error", "Error"
+
+
+class CheckRunState(models.TextChoices):
+    PENDING = "pending", "Running"
+    COMPLETE = "complete", "Complete"
+
+
+class CheckRun(models.Model):
+    """One run of the domain checks over every domain of a request (a task per domain)."""
+
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.CASCADE, related_name="check_runs"
+    )
+    requested_at = models.DateTimeField(default=timezone.now, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(
+        max_length=16, choices=CheckRunState.choices, default=CheckRunState.PENDING
+    )
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+    def __str__(self):
+        return f"checks of {self.request} at {self.requested_at:%Y-%m-%d %H:%M}"
+
+
+class DomainCheck(models.Model):
+    """The result of every check for one domain in a run; results is CheckResult.as_dict()s."""
+
+    run = models.ForeignKey(CheckRun, on_delete=models.CASCADE, related_name="domains_checked")
+    domain = models.CharField("domain (A-label)", max_length=253)
+    checked_at = models.DateTimeField()
+    verdict = models.CharField(max_length=8, choices=CheckStatus.choices)
+    results = models.JSONField(default=list)
+
+    class Meta:
+        ordering = ["domain"]
+        constraints = [
+            # A task delivered twice records its domain once.
+            models.UniqueConstraint(fields=["run", "domain"], name="domaincheck_one_per_run"),
+        ]
+
+    def __str__(self):
+        return f"{domain_unicode(self.domain)}: {self.verdict}"
+
+    @property
+    def display_name(self) -> str:
+        return domain_unicode(self.domain)

@@ -8,6 +8,9 @@ from django.db.models import Prefetch, Q, QuerySet
 from .models import (
     AllowListEntry,
     AuditEvent,
+    CheckRun,
+    CheckRunState,
+    CheckStatus,
     FederationRequest,
     Organisation,
     RequestedDomain,
@@ -96,3 +99,45 @@ def request_search_filter(term: str) -> Q:
 def recent_audit_events(request: FederationRequest, *, limit: int = 50) -> list[AuditEvent]:
     """The newest audit events of a request, newest first (the admin's change page)."""
     return list(AuditEvent.objects.filter(request=request).order_by("-created_at", "-pk")[:limit])
+
+
+# Worst first, for people reading check results (CONVENTIONS: fail, warn, error, info, pass).
+STATUS_ORDER = {"fail": 0, "warn": 1, "error": 2, "info": 3, "pass": 4}
+
+
+def latest_check_run(request: FederationRequest, *, completed: bool = False) -> CheckRun | None:
+    """The newest check run of a request (only completed ones when completed), or None."""
+    runs = CheckRun.objects.filter(request=request)
+    if completed:
+        runs = runs.filter(state=CheckRunState.COMPLETE)
+    return runs.prefetch_related("domains_checked").order_by("-requested_at", "-pk").first()
+
+
+def check_run_results(run: CheckRun, *, for_requester: bool = False) -> list[dict]:
+    """Each domain of the run, worst verdict first, with its checks worst first.
+
+    for_requester keeps only what the status page may show: the status, summary and fix.
+    """
+    labels = dict(CheckStatus.choices)
+    domains = []
+    for check in run.domains_checked.all():
+        results = [
+            {
+                **({} if for_requester else result),
+                "status": result.get("status", ""),
+                "status_label": labels.get(result.get("status"), result.get("status", "")),
+                "summary": result.get("summary", ""),
+                "fix": result.get("fix", ""),
+            }
+            for result in check.results
+        ]
+        results.sort(key=lambda result: STATUS_ORDER.get(result["status"], 99))
+        domains.append(
+            {
+                "domain": check.display_name,
+                "verdict": check.verdict,
+                "checked_at": check.checked_at,
+                "results": results,
+            }
+        )
+    return sorted(domains, key=lambda d: (STATUS_ORDER.get(d["verdict"], 99), d["domain"]))

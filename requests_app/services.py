@@ -13,6 +13,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransition, can_proceed
 
 from .audit import REQUESTER_LABEL, audit
+from .check_runs import queue_check_run
 from .domains import clean_domain_list
 from .errors import ActionRefused
 from .models import (
@@ -160,6 +161,7 @@ def request_submit(
                 requester_email=requester_email.strip(),
                 justification=justification.strip() or "Teams federation",
             )
+            submitted_by = "" if actor else f"{req.requester_name} <{req.requester_email}>"
             req.reference = f"FR-{req.pk:06d}"
             req.save(update_fields=["reference"])
             RequestedDomain.objects.bulk_create(
@@ -177,9 +179,10 @@ def request_submit(
                 "request.submitted",
                 to_state=req.state,
                 message=f"Channel: {req.get_channel_display()}. Domains: {', '.join(names)}.",
-                actor_label="" if actor else f"{req.requester_name} <{req.requester_email}>",
+                actor_label=submitted_by,
             )
             queue_request_email(req, "submitted")
+            queue_check_run(req, actor, actor_label=submitted_by)
     except IntegrityError:
         # Another request took one of these domains between our check and our insert.
         raise ActionRefused(

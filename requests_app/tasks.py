@@ -5,8 +5,10 @@ import smtplib
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.db import OperationalError
 
-from . import emails, outbox
+from . import check_runs, emails, outbox
+from .checks import engine, resolver
 
 logger = logging.getLogger(__name__)
 
@@ -51,3 +53,35 @@ def send_request_email(request_id: int, kind: str, key: str) -> bool:
 def outbox_dispatch() -> int:
     """Beat: publish outbox rows a broker outage kept back."""
     return outbox.dispatch_pending()
+
+
+# A domain has DNS_DOMAIN_DEADLINE (10 s) for its queries and about 8 s per MX probe; the soft
+# limit catches anything that still hangs, and its time-out is stored as the domain's result.
+CHECK_SOFT_TIME_LIMIT = 60
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=CHECK_SOFT_TIME_LIMIT,
+    time_limit=CHECK_SOFT_TIME_LIMIT + 30,
+    # Only the database can fail here: DNS failures and time-outs are results, not errors.
+    autoretry_for=(OperationalError,),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    retry_jitter=True,
+    max_retries=5,
+)
+def run_domain_check(run_id: int, domain: str) -> str:
+    """Run every check for one domain of a check run and record its report."""
+    try:
+        (report,) = engine.check_domains_sync([domain])
+        report_dict = report.as_dict()
+    except SoftTimeLimitExceeded:
+        logger.warning("checks of %s (run %s) timed out", domain, run_id)
+        report_dict = check_runs.timed_out_report(domain, CHECK_SOFT_TIME_LIMIT)
+    except resolver.NameserverError as error:
+        logger.error("checks of %s (run %s): bad DNS_NAMESERVERS: %s", domain, run_id, error)
+        report_dict = check_runs.unreachable_report(domain, str(error))
+    check = check_runs.check_run_record(run_id=run_id, domain=domain, report_dict=report_dict)
+    return check.verdict

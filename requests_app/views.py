@@ -101,10 +101,15 @@ def _request_or_404(token: str):
 def status(request, token):
     req = _request_or_404(token)
     agreement = req.current_agreement
+    check_run = selectors.latest_check_run(req, completed=True)
     return render(
         request,
         "requests_app/status.html",
         {
+            "check_run": check_run,
+            "check_domains": (
+                selectors.check_run_results(check_run, for_requester=True) if check_run else []
+            ),
             "req": req,
             "timeline": selectors.request_timeline(req),
             "next_step": NEXT_STEPS[req.state],

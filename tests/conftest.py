@@ -97,7 +97,7 @@ def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None 
             "-s",
             str(scratch / f"beat-{time.monotonic_ns()}"),
             "-Q",
-            "default,pdf",
+            "default,pdf,checks",
             # prefork, as in production: only it enforces the tasks' soft time limits.
             "--pool",
             "prefork",
@@ -127,7 +127,13 @@ def stop_worker(process) -> None:
 
 
 @pytest.fixture(scope="module")
-def celery_worker_process(django_db_setup, django_db_blocker):
+def worker_extra_env() -> dict:
+    """Environment for the module's worker; a module overrides it (the NSD address, say)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def celery_worker_process(django_db_setup, django_db_blocker, worker_extra_env):
     """A worker for the module, on the test database; tests using it need transaction=True.
 
     Module-scoped so that a module can run without it (the broker outage test, whose own
@@ -136,7 +142,9 @@ def celery_worker_process(django_db_setup, django_db_blocker):
     broker_url = settings.CELERY_BROKER_URL
     clear_broker(broker_url)
     process, log_path = start_worker(
-        broker_url=broker_url, database_name=settings.DATABASES["default"]["NAME"]
+        broker_url=broker_url,
+        database_name=settings.DATABASES["default"]["NAME"],
+        extra_env=worker_extra_env,
     )
     yield log_path
     stop_worker(process)

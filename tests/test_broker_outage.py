@@ -68,7 +68,7 @@ def test_a_submission_made_while_redis_is_down_is_saved_and_emailed_once_it_is_b
         response = client.post(reverse("requests_app:request_form"), FORM)
         assert response.status_code == 302  # the requester sees no error
         req = FederationRequest.objects.get()
-        outbox = OutboxMessage.objects.get()
+        outbox = OutboxMessage.objects.get(task_name="requests_app.tasks.send_request_email")
         assert outbox.dispatched_at is None and outbox.attempts == 1
         time.sleep(2)
         assert not mail_to("rowan@", req.reference)

@@ -130,7 +130,10 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_DEFAULT_QUEUE = "default"
-CELERY_TASK_ROUTES = {"agreements.tasks.agreement_render": {"queue": "pdf"}}
+CELERY_TASK_ROUTES = {
+    "agreements.tasks.agreement_render": {"queue": "pdf"},
+    "requests_app.tasks.run_domain_check": {"queue": "checks"},
+}
 CELERY_BEAT_SCHEDULE = {
     "outbox-dispatch": {
         "task": "requests_app.tasks.outbox_dispatch",

@@ -45,3 +45,5 @@ CELERY_BEAT_SCHEDULE = {
 }
 # No test may ask the machine's resolver: a closed loopback port unless a test names a server.
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=["127.0.0.1:1"])
+# The STARTTLS probe's port: closed on loopback, so a worker's check run never knocks on port 25.
+SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=1)

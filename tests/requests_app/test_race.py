@@ -134,9 +134,11 @@ def assert_one_submission_won(results, published):
     assert FederationRequest.objects.count() == 1
     assert Organisation.objects.count() == 1  # the loser's organisation was rolled back
     assert AuditEvent.objects.filter(action="request.submitted").count() == 1
-    message = OutboxMessage.objects.get()
-    assert message.kwargs == {"request_id": winner.pk, "kind": "submitted", "key": "submitted"}
-    assert published == [message.pk]  # one confirmation email, for the winner
+    # One confirmation email and one domain check, both for the winner.
+    email, check = OutboxMessage.objects.order_by("pk")
+    assert email.kwargs == {"request_id": winner.pk, "kind": "submitted", "key": "submitted"}
+    assert check.kwargs == {"run_id": winner.check_runs.get().pk, "domain": "race.example.org.uk"}
+    assert published == [email.pk, check.pk]
     return refusal
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from requests_app import outbox
 from requests_app.audit import REQUESTER_LABEL
+from requests_app.check_runs import CHECK_TASK
 from requests_app.domains import clean_domain
 from requests_app.errors import ActionRefused
 from requests_app.models import (
@@ -44,6 +45,15 @@ NOT_OPEN = [State.FEDERATED, State.REJECTED, State.WITHDRAWN]
 
 def email_job(req, kind: str, key: str = "") -> tuple:
     return (SEND_EMAIL_TASK, {"request_id": req.pk, "kind": kind, "key": key or kind})
+
+
+def check_jobs(req) -> list[tuple]:
+    """The domain check tasks of the request's (only) check run."""
+    run = req.check_runs.get()
+    return [
+        (CHECK_TASK, {"run_id": run.pk, "domain": name})
+        for name in req.domains.order_by("name").values_list("name", flat=True)
+    ]
 
 
 # -- request_submit ------------------------------------------------------------------------------
@@ -93,12 +103,15 @@ def test_public_submission_records_the_request_with_its_domains_and_contacts():
 def test_public_submission_is_audited_as_the_requester_and_queues_the_confirmation_email():
     req = request_submit(**submission())
 
-    assert audit_trail(req) == [("request.submitted", "", State.SUBMITTED, None)]
-    event = AuditEvent.objects.get(request=req)
+    assert audit_trail(req) == [
+        ("request.submitted", "", State.SUBMITTED, None),
+        ("checks.requested", "", "", None),
+    ]
+    event = AuditEvent.objects.get(request=req, action="request.submitted")
     assert event.actor_label == "Robin Requester <robin@hospice.example.org.uk>"
     assert "Self-service" in event.message
     assert "hospice.example.org.uk" in event.message
-    assert outbox_rows() == [email_job(req, "submitted")]
+    assert outbox_rows() == [email_job(req, "submitted"), *check_jobs(req)]
 
 
 def test_the_service_desk_raises_a_request_on_an_organisations_behalf(service_desk_user):
@@ -110,9 +123,14 @@ def test_the_service_desk_raises_a_request_on_an_organisations_behalf(service_de
     assert req.channel == Channel.SERVICE_DESK
     assert req.raised_by == service_desk_user
     assert req.raised_on_behalf_reason == "No NHSmail presence."
-    assert audit_trail(req) == [("request.submitted", "", State.SUBMITTED, service_desk_user)]
-    assert AuditEvent.objects.get(request=req).actor_label == "sid.servicedesk"
-    assert outbox_rows() == [email_job(req, "submitted")]
+    assert audit_trail(req) == [
+        ("request.submitted", "", State.SUBMITTED, service_desk_user),
+        ("checks.requested", "", "", service_desk_user),
+    ]
+    assert {event.actor_label for event in AuditEvent.objects.filter(request=req)} == {
+        "sid.servicedesk"
+    }
+    assert outbox_rows() == [email_job(req, "submitted"), *check_jobs(req)]
 
 
 def test_the_service_desk_must_say_why_it_raises_a_request(service_desk_user):
