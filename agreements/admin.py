@@ -187,27 +187,20 @@ class AgreementInline(ReadOnlyInline):
     def issued_pdf(self, agreement):
         if not agreement.pdf:
             return "being rendered" if not agreement.failure else "—"
-        url = reverse(
-            "admin:requests_app_federationrequest_file",
-            args=[agreement.request_id, "agreement", agreement.pk],
-        )
-        return format_html(
-            '<a href="{}">Download</a><br><small>SHA-256 {}</small>', url, agreement.pdf_sha256
-        )
+        return _download_link(agreement, "agreement", agreement.pdf_sha256)
 
     @admin.display(description="signed copy")
     def signed_pdf(self, agreement):
         if not agreement.signed_copy:
             return "—"
-        url = reverse(
-            "admin:requests_app_federationrequest_file",
-            args=[agreement.request_id, "signed", agreement.pk],
-        )
-        return format_html(
-            '<a href="{}">Download</a><br><small>SHA-256 {}</small>',
-            url,
-            agreement.signed_copy_sha256,
-        )
+        return _download_link(agreement, "signed", agreement.signed_copy_sha256)
+
+
+def _download_link(agreement, kind: str, sha256: str):
+    url = reverse(
+        "admin:requests_app_federationrequest_file", args=[agreement.request_id, kind, agreement.pk]
+    )
+    return format_html('<a href="{}">Download</a><br><small>SHA-256 {}</small>', url, sha256)
 
 
 class EvidenceItemInline(ReadOnlyInline):

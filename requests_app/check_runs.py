@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit
+from .checks.results import CheckResult, DomainReport, Status
 from .errors import ActionRefused
-from .models import CheckRun, CheckRunState, CheckStatus, DomainCheck, FederationRequest
+from .models import CheckRun, CheckRunState, DomainCheck, FederationRequest
 from .outbox import enqueue_after_commit
 from .permissions import ensure_may
 
@@ -78,40 +79,36 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict) -> DomainCh
     return check
 
 
+def _error_report(domain: str, result: CheckResult) -> dict:
+    """A report holding one error result: the run goes on, the reason is kept for people."""
+    return DomainReport(domain, timezone.now(), Status.ERROR, [result]).as_dict()
+
+
 def timed_out_report(domain: str, seconds: int) -> dict:
     """A report saying the checks of domain ran out of time: stored as an error, not a crash."""
-    return {
-        "domain": domain,
-        "checked_at": timezone.now().isoformat(),
-        "verdict": str(CheckStatus.ERROR),
-        "checks": [
-            {
-                "id": "timeout",
-                "status": str(CheckStatus.ERROR),
-                "summary": f"The checks of {domain} did not finish within {seconds} seconds, "
-                "so they could not be completed.",
-                "details": {"time_limit_seconds": seconds},
-                "fix": "Run the checks again. If they time out again, make sure the domain's "
-                "name servers and mail servers answer promptly.",
-            }
-        ],
-    }
+    return _error_report(
+        domain,
+        CheckResult(
+            "timeout",
+            Status.ERROR,
+            f"The checks of {domain} did not finish within {seconds} seconds, "
+            "so they could not be completed.",
+            details={"time_limit_seconds": seconds},
+            fix="Run the checks again. If they time out again, make sure the domain's "
+            "name servers and mail servers answer promptly.",
+        ),
+    )
 
 
 def unreachable_report(domain: str, reason: str) -> dict:
     """A report for a run that could not ask DNS at all (a misconfigured resolver)."""
-    return {
-        "domain": domain,
-        "checked_at": timezone.now().isoformat(),
-        "verdict": str(CheckStatus.ERROR),
-        "checks": [
-            {
-                "id": "resolver",
-                "status": str(CheckStatus.ERROR),
-                "summary": "The domain could not be checked: the portal's DNS resolver is not "
-                "set up correctly.",
-                "details": {"reason": reason},
-                "fix": "The NHSmail Feedback team will run the checks again once this is fixed.",
-            }
-        ],
-    }
+    return _error_report(
+        domain,
+        CheckResult(
+            "resolver",
+            Status.ERROR,
+            "The domain could not be checked: the portal's DNS resolver is not set up correctly.",
+            details={"reason": reason},
+            fix="The NHSmail Feedback team will run the checks again once this is fixed.",
+        ),
+    )
