@@ -4,6 +4,7 @@ It lives here, not in requests_app, because its actions call agreement services 
 requests_app never imports agreements.
 """
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404
@@ -20,7 +21,7 @@ from requests_app import services as request_services
 from requests_app.audit import audit
 from requests_app.errors import ActionRefused
 from requests_app.forms import FederateForm, RaiseOnBehalfForm, ReasonForm, ReviewForm
-from requests_app.models import Contact, FederationRequest, RequestedDomain
+from requests_app.models import Contact, FederationRequest, RequestedDomain, domain_unicode
 from requests_app.permissions import may
 
 from . import services
@@ -355,10 +356,14 @@ class FederationRequestAdmin(admin.ModelAdmin):
             )
             context["missing_evidence"] = obj.missing_evidence() if obj.state == "signed" else []
             context["may_run_checks"] = may(request.user, "run_checks")
+            context["review_checks_max_age_hours"] = settings.REVIEW_CHECKS_MAX_AGE_HOURS
             run = selectors.latest_check_run(obj)
             if run is not None:
                 context["check_run"] = run
                 context["check_domains"] = selectors.check_run_results(run)
+                context["checks_worsened"] = [
+                    {**item, "domain": domain_unicode(item["domain"])} for item in run.worsened
+                ]
                 recorded = {check.domain for check in run.domains_checked.all()}
                 context["checks_waiting"] = [
                     domain.display_name

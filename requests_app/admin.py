@@ -6,11 +6,20 @@ The federation request's own admin (with its agreement and evidence) is in agree
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
-from django.urls import path
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from .allowlist import EXPORT_FORMATS, allow_list_download
 from .audit import audit
-from .models import AllowListEntry, AuditEvent, Organisation, OutboxMessage, SentEmail
+from .models import (
+    AllowListEntry,
+    AuditEvent,
+    CheckRun,
+    CheckRunState,
+    Organisation,
+    OutboxMessage,
+    SentEmail,
+)
 
 
 @admin.register(Organisation)
@@ -124,3 +133,61 @@ class SentEmailAdmin(ReadOnlyAdmin):
     list_select_related = ("request",)
     search_fields = ("request__reference", "recipients", "subject")
     show_full_result_count = False
+
+
+class WorsenedFilter(admin.SimpleListFilter):
+    title = "got worse"
+    parameter_name = "worsened"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Some check got worse"), ("no", "Nothing got worse")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.exclude(worsened=[])
+        if self.value() == "no":
+            return queryset.filter(worsened=[])
+        return queryset
+
+
+@admin.register(CheckRun)
+class CheckRunAdmin(ReadOnlyAdmin):
+    """Every run of the domain checks: what the weekly re-check found, and runs still going."""
+
+    list_display = (
+        "requested_at",
+        "request_link",
+        "purpose",
+        "state",
+        "completed_at",
+        "verdicts",
+        "got_worse",
+    )
+    list_filter = (WorsenedFilter, "purpose", "state", ("requested_at", admin.DateFieldListFilter))
+    search_fields = ("request__reference", "request__organisation__name", "domains_checked__domain")
+    list_select_related = ("request",)
+    show_full_result_count = False
+    fields = ("request", "purpose", "state", "requested_at", "completed_at", "worsened")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("domains_checked")
+
+    @admin.display(description="request", ordering="request__reference")
+    def request_link(self, run):
+        url = reverse("admin:requests_app_federationrequest_change", args=[run.request_id])
+        return format_html('<a href="{}#domain-checks">{}</a>', url, run.request.reference)
+
+    @admin.display(description="verdicts")
+    def verdicts(self, run):
+        if run.state != CheckRunState.COMPLETE:
+            return "—"
+        return ", ".join(
+            f"{check.display_name}: {check.verdict}" for check in run.domains_checked.all()
+        )
+
+    @admin.display(description="got worse")
+    def got_worse(self, run):
+        return "; ".join(
+            f"{item['check']} {item['before']} → {item['after']}" for item in run.worsened
+        )

@@ -5,24 +5,43 @@ outage delays the checks instead of losing them. services.request_submit calls q
 this module never imports services (one way only).
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
 
 from .audit import audit
+from .checks.compare import worsened_checks
 from .checks.results import CheckResult, DomainReport, Status
 from .errors import ActionRefused
-from .models import CheckRun, CheckRunState, DomainCheck, FederationRequest
+from .models import (
+    CheckRun,
+    CheckRunPurpose,
+    CheckRunState,
+    DomainCheck,
+    FederationRequest,
+    State,
+    domain_unicode,
+)
 from .outbox import enqueue_after_commit
 from .permissions import ensure_may
 
 CHECK_TASK = "requests_app.tasks.run_domain_check"
+WORSENED_EMAIL_TASK = "requests_app.tasks.send_checks_worsened_email"
+# A federated request checked this recently is left out of the weekly re-check, so a beat that
+# fires twice (a restart, a second scheduler) queues each request once.
+RECHECK_SKIP_WITHIN = timedelta(days=1)
 
 
-def queue_check_run(req: FederationRequest, actor=None, *, actor_label: str = "") -> CheckRun:
+def queue_check_run(
+    req: FederationRequest,
+    actor=None,
+    *,
+    purpose: str = CheckRunPurpose.SUBMISSION,
+    actor_label: str = "",
+) -> CheckRun:
     """Create a run and queue one task per domain; call inside the caller's transaction."""
-    run = CheckRun.objects.create(request=req)
+    run = CheckRun.objects.create(request=req, purpose=purpose)
     names = list(req.domains.order_by("name").values_list("name", flat=True))
     for name in names:
         enqueue_after_commit(CHECK_TASK, run_id=run.pk, domain=name)
@@ -30,7 +49,7 @@ def queue_check_run(req: FederationRequest, actor=None, *, actor_label: str = ""
         req,
         actor,
         "checks.requested",
-        message=f"Domain checks queued for: {', '.join(names)}.",
+        message=f"{run.get_purpose_display()}: domain checks queued for: {', '.join(names)}.",
         actor_label=actor_label,
     )
     return run
@@ -45,7 +64,23 @@ def check_run_start(*, request_id: int, actor=None) -> CheckRun:
             req = FederationRequest.objects.select_for_update().get(pk=request_id)
         except FederationRequest.DoesNotExist:
             raise ActionRefused("That request does not exist.") from None
-        return queue_check_run(req, actor)
+        return queue_check_run(req, actor, purpose=CheckRunPurpose.RERUN)
+
+
+def recheck_federated() -> int:
+    """Beat, weekly: queue a check run for every federated request; the number queued."""
+    queued = 0
+    since = timezone.now() - RECHECK_SKIP_WITHIN
+    ids = FederationRequest.objects.filter(state=State.FEDERATED).values_list("pk", flat=True)
+    for request_id in ids.iterator():
+        with transaction.atomic():
+            # The lock makes the look for a recent run and the new run one step.
+            req = FederationRequest.objects.select_for_update().get(pk=request_id)
+            if req.state != State.FEDERATED or req.check_runs.filter(requested_at__gte=since):
+                continue
+            queue_check_run(req, purpose=CheckRunPurpose.RECHECK)
+            queued += 1
+    return queued
 
 
 def check_run_record(*, run_id: int, domain: str, report_dict: dict) -> DomainCheck:
@@ -67,16 +102,47 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict) -> DomainCh
             wanted = set(run.request.domains.values_list("name", flat=True))
             verdicts = dict(run.domains_checked.values_list("domain", "verdict"))
             if wanted <= verdicts.keys():
-                run.state = CheckRunState.COMPLETE
-                run.completed_at = timezone.now()
-                run.save(update_fields=["state", "completed_at"])
-                audit(
-                    run.request,
-                    None,
-                    "checks.completed",
-                    message="; ".join(f"{name}: {verdicts[name]}" for name in sorted(verdicts)),
-                )
+                _complete(run, verdicts)
     return check
+
+
+def _complete(run: CheckRun, verdicts: dict[str, str]) -> None:
+    """Mark the run complete and flag what got worse since the request's previous run."""
+    previous = (
+        CheckRun.objects.filter(request=run.request, state=CheckRunState.COMPLETE)
+        .exclude(pk=run.pk)
+        .order_by("-completed_at", "-pk")
+        .first()
+    )
+    if previous is not None:
+        run.worsened = worsened_checks(_results_by_domain(previous), _results_by_domain(run))
+    run.state = CheckRunState.COMPLETE
+    run.completed_at = timezone.now()
+    run.save(update_fields=["state", "completed_at", "worsened"])
+    audit(
+        run.request,
+        None,
+        "checks.completed",
+        message="; ".join(f"{name}: {verdicts[name]}" for name in sorted(verdicts)),
+    )
+    if run.worsened:
+        audit(run.request, None, "checks.worsened", message=describe_worsened(run.worsened))
+        # A domain on the allow list that got worse is nobody's open case: tell the team.
+        if run.request.state == State.FEDERATED:
+            enqueue_after_commit(WORSENED_EMAIL_TASK, request_id=run.request_id, run_id=run.pk)
+
+
+def _results_by_domain(run: CheckRun) -> dict[str, list[dict]]:
+    return dict(run.domains_checked.values_list("domain", "results"))
+
+
+def describe_worsened(worsened: list[dict]) -> str:
+    """One line per check that got worse, for the audit log and the team's email."""
+    return "\n".join(
+        f"{domain_unicode(item['domain'])}: {item['check']} "
+        f"{item['before']} -> {item['after']}: {item['summary']}"
+        for item in worsened
+    )
 
 
 def _error_report(domain: str, result: CheckResult) -> dict:

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .audit import audit
-from .models import ContactRole, FederationRequest, SentEmail
+from .models import CheckRun, ContactRole, FederationRequest, SentEmail, domain_unicode
 
 SUBJECTS = {
     "submitted": "Your Teams federation request {ref} has been received",
@@ -72,6 +72,27 @@ def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
         reply_to=[settings.FEEDBACK_TEAM_EMAIL],
     )
     return send_once(key=f"request:{req.pk}:{key}", req=req, message=message)
+
+
+def send_checks_worsened_email(*, request_id: int, run_id: int) -> bool:
+    """Tell the Feedback team which checks of a federated request's domains got worse."""
+    runs = CheckRun.objects.select_related("request__organisation")
+    run = runs.get(pk=run_id, request_id=request_id)
+    req = run.request
+    context = {
+        "req": req,
+        "run": run,
+        "worsened": [{**item, "domain": domain_unicode(item["domain"])} for item in run.worsened],
+        "admin_url": settings.SITE_URL
+        + reverse("admin:requests_app_federationrequest_change", args=[req.pk]),
+    }
+    message = EmailMessage(
+        subject=one_line(f"Domain checks got worse for {req.organisation.name} ({req.reference})"),
+        body=render_to_string("emails/checks_worsened.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(key=f"checkrun:{run.pk}:worsened", req=req, message=message)
 
 
 def record_email_failure(*, request_id: int, task_name: str, reason: str) -> None:

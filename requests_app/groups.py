@@ -19,6 +19,7 @@ GROUP_PERMISSIONS = {
         "requests_app.view_allowlistentry",
         "requests_app.view_auditevent",
         "requests_app.view_sentemail",
+        "requests_app.view_checkrun",
         "agreements.view_agreement",
         "agreements.view_evidenceitem",
         "agreements.view_evidencecriterion",

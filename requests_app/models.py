@@ -5,6 +5,7 @@ else. Every write the business does goes through requests_app.services.
 """
 
 import secrets
+from datetime import timedelta
 
 import idna
 from django.apps import apps
@@ -15,6 +16,11 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+
+def review_checks_max_age() -> timedelta:
+    """How old the domain checks a review relies on may be."""
+    return timedelta(hours=settings.REVIEW_CHECKS_MAX_AGE_HOURS)
 
 
 class State(models.TextChoices):
@@ -156,6 +162,22 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
         """The latest agreement issued for this request, or None."""
         return self.agreements.order_by("-pk").first()
 
+    def latest_completed_check_run(self):
+        """The newest check run with every domain's result in, or None."""
+        return (
+            self.check_runs.filter(state=CheckRunState.COMPLETE)
+            .order_by("-completed_at", "-pk")
+            .first()
+        )
+
+    def has_recent_check_run(self) -> bool:
+        # Review judges the domains on the newest checks (a run asked for again is waited
+        # for), completed no longer than REVIEW_CHECKS_MAX_AGE_HOURS ago.
+        if self.check_runs.filter(state=CheckRunState.PENDING).exists():
+            return False
+        run = self.latest_completed_check_run()
+        return bool(run and run.completed_at >= timezone.now() - review_checks_max_age())
+
     def has_rendered_agreement(self) -> bool:
         agreement = self.current_agreement
         return bool(agreement and agreement.pdf and agreement.pdf_sha256)
@@ -188,7 +210,12 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
 
     # -- transitions (state and its own fields only) ------------------------------------------
 
-    @transition(field=state, source=State.SUBMITTED, target=State.REVIEWED)
+    @transition(
+        field=state,
+        source=State.SUBMITTED,
+        target=State.REVIEWED,
+        conditions=[has_recent_check_run],
+    )
     def review(self, *, reviewer, notes: str):
         self.reviewed_at = timezone.now()
         self.reviewed_by = reviewer
@@ -431,17 +458,28 @@ class CheckRunState(models.TextChoices):
     COMPLETE = "complete", "Complete"
 
 
+class CheckRunPurpose(models.TextChoices):
+    SUBMISSION = "submission", "On submission"
+    RERUN = "rerun", "Run again by staff"
+    RECHECK = "recheck", "Weekly re-check"
+
+
 class CheckRun(models.Model):
     """One run of the domain checks over every domain of a request (a task per domain)."""
 
     request = models.ForeignKey(
         FederationRequest, on_delete=models.CASCADE, related_name="check_runs"
     )
+    purpose = models.CharField(
+        max_length=16, choices=CheckRunPurpose.choices, default=CheckRunPurpose.SUBMISSION
+    )
     requested_at = models.DateTimeField(default=timezone.now, db_index=True)
     completed_at = models.DateTimeField(null=True, blank=True)
     state = models.CharField(
         max_length=16, choices=CheckRunState.choices, default=CheckRunState.PENDING
     )
+    # Checks that got worse since the request's previous completed run (checks.compare).
+    worsened = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-requested_at", "-pk"]

@@ -7,6 +7,7 @@ audit event, and queue side effects (emails, rendering) to run after commit.
 from dataclasses import dataclass
 from datetime import date
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -19,6 +20,7 @@ from .errors import ActionRefused
 from .models import (
     AllowListEntry,
     Channel,
+    CheckRunState,
     Contact,
     ContactRole,
     FederationRequest,
@@ -41,7 +43,23 @@ ACTION_PHRASES = {
     "reject": "rejected",
     "withdraw": "withdrawn",
 }
+
+
+def _review_guard_reason(req: FederationRequest) -> str:
+    hours = settings.REVIEW_CHECKS_MAX_AGE_HOURS
+    if req.check_runs.filter(state=CheckRunState.PENDING).exists():
+        return "The domain checks are running. Review once they have completed."
+    run = req.latest_completed_check_run()
+    if run is None:
+        return "The domain checks have not been run. Run them, then review once they complete."
+    return (
+        f"The latest domain checks completed {run.completed_at:%d %B %Y at %H:%M} UTC, more than "
+        f"{hours} hours ago. Run the checks again and review once they complete."
+    )
+
+
 GUARD_REASONS = {
+    "review": _review_guard_reason,
     "send_agreement": lambda req: (
         "The agreement has not been rendered yet. It is sent as soon as it is ready."
     ),

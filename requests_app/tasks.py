@@ -5,6 +5,7 @@ import smtplib
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.db import OperationalError
 
 from . import check_runs, emails, outbox
@@ -49,6 +50,18 @@ def send_request_email(request_id: int, kind: str, key: str) -> bool:
     return emails.send_request_email(request_id=request_id, kind=kind, key=key)
 
 
+@shared_task(
+    base=EmailTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+    **EMAIL_RETRY,
+)
+def send_checks_worsened_email(request_id: int, run_id: int) -> bool:
+    return emails.send_checks_worsened_email(request_id=request_id, run_id=run_id)
+
+
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def outbox_dispatch() -> int:
     """Beat: publish outbox rows a broker outage kept back."""
@@ -57,10 +70,12 @@ def outbox_dispatch() -> int:
 
 # A domain has DNS_DOMAIN_DEADLINE (10 s) for its queries and about 8 s per MX probe; the soft
 # limit catches anything that still hangs, and its time-out is stored as the domain's result.
-CHECK_SOFT_TIME_LIMIT = 60
+# Celery puts the publisher's limits in the message, and the worker enforces those.
+CHECK_SOFT_TIME_LIMIT = settings.CHECKS_SOFT_TIME_LIMIT
 
 
 @shared_task(
+    bind=True,
     acks_late=True,
     reject_on_worker_lost=True,
     soft_time_limit=CHECK_SOFT_TIME_LIMIT,
@@ -72,16 +87,24 @@ CHECK_SOFT_TIME_LIMIT = 60
     retry_jitter=True,
     max_retries=5,
 )
-def run_domain_check(run_id: int, domain: str) -> str:
+def run_domain_check(self, run_id: int, domain: str) -> str:
     """Run every check for one domain of a check run and record its report."""
     try:
         (report,) = engine.check_domains_sync([domain])
         report_dict = report.as_dict()
     except SoftTimeLimitExceeded:
         logger.warning("checks of %s (run %s) timed out", domain, run_id)
-        report_dict = check_runs.timed_out_report(domain, CHECK_SOFT_TIME_LIMIT)
+        _hard, soft = self.request.timelimit or (None, None)
+        seconds = soft or self.soft_time_limit
+        report_dict = check_runs.timed_out_report(domain, int(seconds))
     except resolver.NameserverError as error:
         logger.error("checks of %s (run %s): bad DNS_NAMESERVERS: %s", domain, run_id, error)
         report_dict = check_runs.unreachable_report(domain, str(error))
     check = check_runs.check_run_record(run_id=run_id, domain=domain, report_dict=report_dict)
     return check.verdict
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def recheck_federated_domains() -> int:
+    """Beat, weekly: check every federated request's domains again."""
+    return check_runs.recheck_federated()

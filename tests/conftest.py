@@ -29,6 +29,15 @@ def wait_for(predicate, *, timeout: float = 30.0, interval: float = 0.1, what: s
     pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
 
+def wait_for_check_runs(req, *, timeout: float = 60.0) -> None:
+    """Wait until the worker has completed every check run of req."""
+    wait_for(
+        lambda: not req.check_runs.exclude(state="complete").exists(),
+        timeout=timeout,
+        what=f"the worker to complete the domain checks of {req.reference}",
+    )
+
+
 def sent_mail() -> list:
     """Every email the file backend wrote (this process's and the worker's), oldest first."""
     folder = Path(settings.EMAIL_FILE_PATH)

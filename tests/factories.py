@@ -3,11 +3,15 @@
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem
 from requests_app.models import (
+    CheckRun,
+    CheckRunState,
     Contact,
     ContactRole,
+    DomainCheck,
     FederationRequest,
     Organisation,
     RequestedDomain,
@@ -81,6 +85,40 @@ class FederationRequestFactory(factory.django.DjangoModelFactory):
             job_title="Teams Administrator",
             email=f"tech{self.pk}@partner.example",
         )
+
+    @factory.post_generation
+    def checked(self, create, extracted, **kwargs):
+        """A completed check run, every domain passing, as review needs (checked=False: none)."""
+        if extracted is False:
+            return
+        complete_check_run(self)
+
+
+def complete_check_run(req, *, statuses: dict[str, str] | None = None, **fields) -> CheckRun:
+    """A completed check run of req's domains, passing unless statuses ({check id: status})."""
+    statuses = {"mx": "pass", "spf": "pass", "dmarc": "pass", **(statuses or {})}
+    now = timezone.now()
+    run = CheckRun.objects.create(
+        request=req,
+        requested_at=fields.pop("requested_at", now),
+        completed_at=fields.pop("completed_at", now),
+        state=CheckRunState.COMPLETE,
+        **fields,
+    )
+    ranks = ["pass", "warn", "fail"]
+    verdict = max((s for s in statuses.values() if s in ranks), key=ranks.index, default="pass")
+    for name in req.domains.values_list("name", flat=True):
+        DomainCheck.objects.create(
+            run=run,
+            domain=name,
+            checked_at=now,
+            verdict=verdict,
+            results=[
+                {"id": check, "status": status, "summary": f"{check}: {status}", "details": {}}
+                for check, status in statuses.items()
+            ],
+        )
+    return run
 
 
 class AgreementFactory(factory.django.DjangoModelFactory):

@@ -1,6 +1,9 @@
 """Small assertions shared by the service, view and admin tests."""
 
-from requests_app.models import AuditEvent, FederationRequest, OutboxMessage
+from django.utils import timezone
+
+from requests_app.check_runs import check_run_record
+from requests_app.models import AuditEvent, CheckRunState, FederationRequest, OutboxMessage
 from requests_app.services import ContactDetails, request_submit
 
 
@@ -44,3 +47,16 @@ def submit_lakeside_care(**overrides) -> FederationRequest:
         **overrides,
     }
     return request_submit(**arguments)
+
+
+def finish_check_runs(req, *, status: str = "pass") -> None:
+    """Record a result for every domain of req's running check runs, as the worker would."""
+    for run in req.check_runs.filter(state=CheckRunState.PENDING):
+        for name in req.domains.values_list("name", flat=True):
+            report = {
+                "domain": name,
+                "checked_at": timezone.now().isoformat(),
+                "verdict": status,
+                "checks": [{"id": "dmarc", "status": status, "summary": f"DMARC: {status}"}],
+            }
+            check_run_record(run_id=run.pk, domain=name, report_dict=report)

@@ -8,7 +8,7 @@ from django.urls import reverse
 from agreements import services as agreement_services
 from requests_app import services
 from requests_app.models import FederationRequest, OutboxMessage, State
-from tests.conftest import sent_mail, wait_for
+from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.helpers import submit_lakeside_care
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,8 @@ def test_sending_the_agreement_renders_it_in_the_worker_and_emails_the_pdf(
     celery_worker_process, feedback_user
 ):
     req = submit_lakeside_care()
-    services.request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks pass.")
+    wait_for_check_runs(req)
+    services.request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks seen.")
     agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
 
     def sent():

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 env = environ.Env()
@@ -139,6 +140,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
     },
+    # Federated domains are checked again every week; a worse verdict is flagged to the team.
+    "recheck-federated-domains": {
+        "task": "requests_app.tasks.recheck_federated_domains",
+        "schedule": crontab(day_of_week="mon", hour=6, minute=0),
+    },
 }
 # An outbox row younger than this is left to its own on-commit publish before the sweeper resends.
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=10)
@@ -150,6 +156,11 @@ DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
 DNS_QUERY_TIMEOUT = env.float("DNS_QUERY_TIMEOUT", default=2.0)
 DNS_DOMAIN_DEADLINE = env.float("DNS_DOMAIN_DEADLINE", default=10.0)
 SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=25)  # the STARTTLS probe's port on each MX
+# Celery's soft time limit on one domain's checks; a domain still running then gets a time-out
+# result (the queries' own deadline, DNS_DOMAIN_DEADLINE, should come first).
+CHECKS_SOFT_TIME_LIMIT = env.int("CHECKS_SOFT_TIME_LIMIT", default=60)
+# A review needs a completed check run no older than this.
+REVIEW_CHECKS_MAX_AGE_HOURS = env.int("REVIEW_CHECKS_MAX_AGE_HOURS", default=72)
 
 LOGGING = {
     "version": 1,

@@ -18,7 +18,7 @@ from pypdf import PdfWriter
 
 from agreements.models import EvidenceCriterion
 from requests_app.models import FederationRequest, State
-from tests.conftest import sent_mail, wait_for
+from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.factories import UserFactory
 from tests.helpers import submit_lakeside_care
 
@@ -210,6 +210,9 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     status_path = status_path_from_email(confirmation)
     assert status_path == f"/status/{req.status_token}/"
 
+    # The worker runs the domain checks a review relies on.
+    wait_for_check_runs(req)
+
     # -- the Feedback team ---------------------------------------------------------------
     UserFactory(username="fiona.feedback", groups=["Feedback team"])
     sign_in(page, live_url, "fiona.feedback")
@@ -219,6 +222,7 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     # What the team reviews: the domains, and the SPOC the agreement goes to.
     expect(page.locator("#domains-group")).to_contain_text(DOMAINS[1])
     expect(page.locator("#contacts-group")).to_contain_text(SPOC_EMAIL)
+    expect(page.locator("#domain-checks")).to_contain_text(f"{DOMAINS[1]}: error")
 
     # Review.
     open_action(page, "review", f"Review: {reference}")

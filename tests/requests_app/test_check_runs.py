@@ -1,15 +1,34 @@
 """Check runs: queued on submission, a task per domain, shown in the admin and status page."""
 
+from datetime import timedelta
+
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 
+from federation_portal.celery import app
 from requests_app import tasks
-from requests_app.check_runs import CHECK_TASK, check_run_record, check_run_start
+from requests_app.check_runs import (
+    CHECK_TASK,
+    WORSENED_EMAIL_TASK,
+    check_run_record,
+    check_run_start,
+    recheck_federated,
+)
 from requests_app.errors import ActionRefused
-from requests_app.models import AuditEvent, CheckRun, CheckRunState, DomainCheck, OutboxMessage
-from tests.conftest import wait_for
+from requests_app.models import (
+    AuditEvent,
+    CheckRun,
+    CheckRunPurpose,
+    CheckRunState,
+    DomainCheck,
+    OutboxMessage,
+    State,
+)
+from tests.conftest import sent_mail, wait_for
+from tests.factories import FederationRequestFactory, complete_check_run
 from tests.helpers import submit_lakeside_care
 
 DOMAINS = ["lakeside-care.example.org.uk", "lakeside-gp.example.org.uk"]
@@ -120,6 +139,129 @@ def test_the_service_desk_may_not_run_the_checks(service_desk_user):
     with pytest.raises(ActionRefused, match="permission to run the domain checks"):
         check_run_start(request_id=req.pk, actor=service_desk_user)
     assert req.check_runs.count() == 1
+
+
+# -- the weekly re-check of federated domains ----------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_weekly_recheck_queues_a_run_for_each_federated_request_once():
+    federated = FederationRequestFactory(state=State.FEDERATED, checked=False)
+    checked_yesterday = FederationRequestFactory(state=State.FEDERATED, checked=False)
+    complete_check_run(checked_yesterday, requested_at=timezone.now() - timedelta(hours=25))
+    checked_today = FederationRequestFactory(state=State.FEDERATED)
+    for state in (State.SUBMITTED, State.SIGNED, State.WITHDRAWN, State.REJECTED):
+        FederationRequestFactory(state=state, checked=False)
+
+    assert recheck_federated() == 2
+    assert recheck_federated() == 0  # a second beat the same day queues nothing more
+
+    runs = CheckRun.objects.filter(purpose=CheckRunPurpose.RECHECK)
+    assert sorted(run.request_id for run in runs) == [federated.pk, checked_yesterday.pk]
+    assert not checked_today.check_runs.filter(purpose=CheckRunPurpose.RECHECK).exists()
+    assert OutboxMessage.objects.filter(task_name=CHECK_TASK).count() == 2
+    event = AuditEvent.objects.get(request=federated, action="checks.requested")
+    assert event.actor_label == "system"
+    assert event.message.startswith("Weekly re-check: domain checks queued for")
+
+
+def test_the_weekly_recheck_is_on_the_beat_schedule_and_names_a_real_task():
+    entry = settings.CELERY_BEAT_SCHEDULE["recheck-federated-domains"]
+    assert entry["task"] in app.tasks
+    assert entry["schedule"].day_of_week == {1}  # Mondays
+
+
+def checked_last_week(req, **statuses):
+    week_ago = timezone.now() - timedelta(days=7)
+    complete_check_run(req, statuses=statuses, requested_at=week_ago, completed_at=week_ago)
+
+
+def record_report(run, domain, **statuses):
+    verdict = "fail" if "fail" in statuses.values() else "pass"
+    checks = list(statuses.items())
+    check_run_record(run_id=run.pk, domain=domain, report_dict=report(domain, verdict, checks))
+
+
+@pytest.mark.django_db
+def test_a_weaker_dmarc_on_a_federated_domain_is_flagged_to_the_feedback_team():
+    req = FederationRequestFactory(
+        state=State.FEDERATED, domains=["wharf.example.org.uk"], checked=False
+    )
+    checked_last_week(req, dmarc="pass", spf="pass")
+    recheck_federated()
+    run = req.check_runs.get(purpose=CheckRunPurpose.RECHECK)
+
+    record_report(run, "wharf.example.org.uk", dmarc="fail", spf="pass")
+
+    run.refresh_from_db()
+    assert run.state == CheckRunState.COMPLETE
+    assert [(w["check"], w["before"], w["after"]) for w in run.worsened] == [
+        ("dmarc", "pass", "fail")
+    ]
+    flagged = AuditEvent.objects.get(request=req, action="checks.worsened")
+    assert flagged.message == "wharf.example.org.uk: dmarc pass -> fail: dmarc summary: fail"
+    assert list(OutboxMessage.objects.filter(task_name=WORSENED_EMAIL_TASK).values("kwargs")) == [
+        {"kwargs": {"request_id": req.pk, "run_id": run.pk}}
+    ]
+
+
+@pytest.mark.django_db
+def test_an_unchanged_or_better_domain_is_not_flagged():
+    req = FederationRequestFactory(
+        state=State.FEDERATED, domains=["wharf.example.org.uk"], checked=False
+    )
+    checked_last_week(req, dmarc="warn", spf="pass")
+    recheck_federated()
+
+    record_report(req.check_runs.get(purpose="recheck"), "wharf.example.org.uk", dmarc="pass")
+
+    assert req.check_runs.get(purpose="recheck").worsened == []
+    assert not AuditEvent.objects.filter(action="checks.worsened").exists()
+    assert not OutboxMessage.objects.filter(task_name=WORSENED_EMAIL_TASK).exists()
+
+
+@pytest.mark.django_db
+def test_a_request_still_in_progress_is_flagged_on_its_page_but_not_emailed(feedback_user):
+    req = submit_lakeside_care()
+    finish_check_runs_pass = report("lakeside-care.example.org.uk", "pass", [("spf", "pass")])
+    check_run_record(
+        run_id=req.check_runs.get().pk,
+        domain="lakeside-care.example.org.uk",
+        report_dict=finish_check_runs_pass,
+    )
+    run = check_run_start(request_id=req.pk, actor=feedback_user)
+
+    record_report(run, "lakeside-care.example.org.uk", spf="fail")
+
+    run.refresh_from_db()
+    assert [(w["check"], w["after"]) for w in run.worsened] == [("spf", "fail")]
+    assert AuditEvent.objects.filter(request=req, action="checks.worsened").exists()
+    assert not OutboxMessage.objects.filter(task_name=WORSENED_EMAIL_TASK).exists()
+
+
+@pytest.mark.django_db
+def test_the_feedback_team_email_names_the_request_and_what_got_worse(settings, mailoutbox):
+    settings.FEEDBACK_TEAM_EMAIL = "feedback-team@nhs.example"
+    req = FederationRequestFactory(
+        state=State.FEDERATED,
+        domains=["xn--bcher-kva.example.org.uk"],
+        checked=False,
+        organisation__name="Wharfside Care",
+    )
+    checked_last_week(req, dmarc="pass")
+    recheck_federated()
+    run = req.check_runs.get(purpose="recheck")
+    record_report(run, "xn--bcher-kva.example.org.uk", dmarc="fail")
+
+    assert tasks.send_checks_worsened_email(req.pk, run.pk) is True
+    assert tasks.send_checks_worsened_email(req.pk, run.pk) is False  # once only
+
+    (message,) = mailoutbox
+    assert message.to == ["feedback-team@nhs.example"]
+    assert message.subject == f"Domain checks got worse for Wharfside Care ({req.reference})"
+    body = message.body
+    assert "- bücher.example.org.uk: dmarc was pass, is now fail." in body
+    assert f"/admin/requests_app/federationrequest/{req.pk}/change/" in body
 
 
 # -- the task, in this process -------------------------------------------------------------------
@@ -233,6 +375,63 @@ def test_the_status_page_shows_the_latest_completed_run_with_how_to_fix_each(cli
     assert "machine-detail" not in html  # details are for the Feedback team, not the page
 
 
+@pytest.mark.django_db
+def test_the_admin_refuses_a_review_on_stale_checks_and_says_why(client, feedback_user):
+    req = FederationRequestFactory(checked=False)
+    checked_last_week(req, dmarc="pass")
+    client.force_login(feedback_user)
+    change_url = reverse("admin:requests_app_federationrequest_change", args=[req.pk])
+    assert "A review needs checks completed in the last 72 hours." in (
+        client.get(change_url).content.decode()
+    )
+
+    response = client.post(
+        reverse("admin:requests_app_federationrequest_act", args=[req.pk, "review"]),
+        {"decision": "accept", "notes": "Looks fine."},
+        follow=True,
+    )
+
+    assert "more than 72 hours ago. Run the checks again" in response.content.decode()
+    req.refresh_from_db()
+    assert req.state == State.SUBMITTED
+
+
+@pytest.mark.django_db
+def test_the_change_page_and_the_runs_list_show_what_got_worse(client, feedback_user):
+    req = FederationRequestFactory(
+        state=State.FEDERATED, domains=["xn--bcher-kva.example.org.uk"], checked=False
+    )
+    checked_last_week(req, dmarc="pass")
+    steady = FederationRequestFactory(state=State.FEDERATED, checked=False)
+    checked_last_week(steady, dmarc="pass")
+    recheck_federated()
+    record_report(
+        req.check_runs.get(purpose="recheck"), "xn--bcher-kva.example.org.uk", dmarc="fail"
+    )
+    steady_domain = steady.domains.get().name
+    record_report(steady.check_runs.get(purpose="recheck"), steady_domain, dmarc="pass")
+    client.force_login(feedback_user)
+
+    page = client.get(reverse("admin:requests_app_federationrequest_change", args=[req.pk]))
+    html = page.content.decode()
+    assert "Latest run (weekly re-check)" in html
+    flagged = html[html.index('id="checks-worsened"') :]
+    assert "bücher.example.org.uk: dmarc was pass, is now fail." in flagged
+
+    runs_url = reverse("admin:requests_app_checkrun_changelist")
+    worse = client.get(runs_url, {"worsened": "yes"}).content.decode()
+    assert req.reference in worse and steady.reference not in worse
+    assert "dmarc pass → fail" in worse
+    fine = client.get(runs_url, {"worsened": "no"}).content.decode()
+    assert steady.reference in fine and "dmarc pass → fail" not in fine
+
+
+@pytest.mark.django_db
+def test_the_service_desk_cannot_open_the_runs_list(client, service_desk_user):
+    client.force_login(service_desk_user)
+    assert client.get(reverse("admin:requests_app_checkrun_changelist")).status_code == 403
+
+
 # -- with a real worker and NSD ------------------------------------------------------------------
 
 
@@ -261,3 +460,27 @@ def test_a_submitted_request_is_checked_by_the_worker_against_nsd(celery_worker_
     assert statuses["starttls"] == "warn"
     assert checks["pass.test"].verdict == "warn"
     assert CheckRun.objects.count() == 1
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_weekly_recheck_in_the_worker_flags_dmarc_weakened_to_none(celery_worker_process):
+    # Last week dmarc-none.test published p=reject; NSD now serves p=none. It has never had
+    # an MX or SPF record: those fail both times, which is no news.
+    req = FederationRequestFactory(
+        state=State.FEDERATED, domains=["dmarc-none.test"], checked=False
+    )
+    checked_last_week(req, dmarc="pass", mx="fail", spf="fail")
+
+    tasks.recheck_federated_domains.delay()
+
+    message = wait_for(
+        lambda: [m for m in sent_mail() if req.reference in m["Subject"]],
+        timeout=60,
+        what="the worker to re-check the domain and email the Feedback team",
+    )[0]
+    assert message["To"] == settings.FEEDBACK_TEAM_EMAIL
+    assert "- dmarc-none.test: dmarc was pass, is now fail." in message.get_content()
+    run = req.check_runs.get(purpose=CheckRunPurpose.RECHECK)
+    assert run.state == CheckRunState.COMPLETE
+    assert [item["check"] for item in run.worsened] == ["dmarc"]

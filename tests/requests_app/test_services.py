@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from requests_app import outbox
 from requests_app.audit import REQUESTER_LABEL
-from requests_app.check_runs import CHECK_TASK
+from requests_app.check_runs import CHECK_TASK, check_run_start
 from requests_app.domains import clean_domain
 from requests_app.errors import ActionRefused
 from requests_app.models import (
@@ -33,8 +33,20 @@ from requests_app.services import (
     request_submit,
     request_withdraw,
 )
-from tests.factories import FederationRequestFactory, OrganisationFactory, UserFactory
-from tests.helpers import assert_untouched, audit_trail, outbox_rows, reload
+from tests.factories import (
+    FederationRequestFactory,
+    OrganisationFactory,
+    UserFactory,
+    complete_check_run,
+)
+from tests.helpers import (
+    assert_untouched,
+    audit_trail,
+    finish_check_runs,
+    outbox_rows,
+    reload,
+    submit_lakeside_care,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -277,6 +289,55 @@ def test_review_is_refused_from_any_other_state_naming_it(feedback_user, state):
     assert f"Request {req.reference} is now “{state.label}”" in message
     assert "cannot be reviewed" in message
     assert_untouched(req, state)
+
+
+def test_review_waits_for_the_domain_checks_of_the_submission(feedback_user):
+    req = submit_lakeside_care()
+    events = audit_trail(req)
+
+    with pytest.raises(ActionRefused, match="The domain checks are running"):
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    assert reload(req).state == State.SUBMITTED
+    assert audit_trail(req) == events
+
+    finish_check_runs(req, status="fail")  # a failing verdict is the reviewer's to judge
+    request_review(request_id=req.pk, actor=feedback_user, notes="DMARC fails; we will talk.")
+    assert reload(req).state == State.REVIEWED
+
+
+def test_review_is_refused_when_the_checks_never_ran(feedback_user):
+    req = FederationRequestFactory(checked=False)
+    with pytest.raises(ActionRefused, match="The domain checks have not been run"):
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    assert_untouched(req, State.SUBMITTED)
+
+
+def test_review_is_refused_on_checks_older_than_the_configured_age(feedback_user, settings):
+    settings.REVIEW_CHECKS_MAX_AGE_HOURS = 72
+    req = FederationRequestFactory(checked=False)
+    old = timezone.now() - datetime.timedelta(hours=73)
+    complete_check_run(req, requested_at=old, completed_at=old)
+
+    with pytest.raises(ActionRefused) as refusal:
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    assert "more than 72 hours ago. Run the checks again" in str(refusal.value)
+    assert f"{old:%d %B %Y at %H:%M} UTC" in str(refusal.value)
+    assert_untouched(req, State.SUBMITTED)
+
+    settings.REVIEW_CHECKS_MAX_AGE_HOURS = 74
+    request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    assert reload(req).state == State.REVIEWED
+
+
+def test_a_new_run_in_progress_holds_the_review_back_even_after_an_older_complete_one(
+    feedback_user,
+):
+    req = submit_lakeside_care()
+    finish_check_runs(req)
+    check_run_start(request_id=req.pk, actor=feedback_user)  # someone asked for fresh results
+
+    with pytest.raises(ActionRefused, match="The domain checks are running"):
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
 
 
 def test_acting_on_a_request_that_does_not_exist_is_refused_in_words(feedback_user):

@@ -24,7 +24,7 @@ from requests_app.models import (
 )
 from requests_app.services import ContactDetails
 from tests.factories import AgreementFactory, FederationRequestFactory
-from tests.helpers import reload
+from tests.helpers import finish_check_runs, reload
 
 pytestmark = pytest.mark.django_db
 
@@ -448,6 +448,7 @@ def test_the_status_page_shows_the_state_domains_and_next_step(client):
 
 def test_the_status_page_shows_the_timeline_but_not_internal_review_notes(client, feedback_user):
     req = submitted_request()
+    finish_check_runs(req)
     services.request_review(request_id=req.pk, actor=feedback_user, notes="INTERNAL-NOTE-xyz")
 
     response = client.get(status_url(req))
