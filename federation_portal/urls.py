@@ -7,5 +7,6 @@ admin.site.index_title = "Federation requests"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("account/", include("accounts.urls")),
     path("", include("requests_app.urls")),
 ]

@@ -26,7 +26,8 @@ def status_url(req: FederationRequest) -> str:
 def request_recipients(req: FederationRequest) -> list[str]:
     """The requester and the SPOC, once each."""
     addresses = [req.requester_email]
-    addresses += [c.email for c in req.contacts.all() if c.role == ContactRole.SPOC]
+    spocs = req.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True)
+    addresses += [contact.email for contact in spocs]
     return list(dict.fromkeys(a.lower() for a in addresses if a))
 
 

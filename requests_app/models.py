@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
@@ -310,9 +311,16 @@ class Contact(models.Model):
     job_title = models.CharField(max_length=200)
     email = models.EmailField()
     phone = models.CharField(max_length=40, blank=True)
+    added_at = models.DateTimeField(default=timezone.now)
+    # A removed contact is kept for the history (who was SPOC when) and loses access at once.
+    removed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["role", "name"]
+        indexes = [
+            # Sign-in asks "is this address a current contact?" on every page a contact opens.
+            models.Index(Lower("email"), name="contact_email_lower"),
+        ]
 
     def __str__(self):
         return f"{self.name} ({self.get_role_display()})"

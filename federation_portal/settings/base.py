@@ -25,6 +25,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "requests_app",
     "agreements",
+    "accounts",
 ]
 
 MIDDLEWARE = [
@@ -109,6 +110,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # The public request form: attempts per client address, and requests per requester's email.
 REQUEST_FORM_POSTS_PER_HOUR = env.int("REQUEST_FORM_POSTS_PER_HOUR", default=30)
 REQUESTS_PER_EMAIL_PER_DAY = env.int("REQUESTS_PER_EMAIL_PER_DAY", default=5)
+# Contacts' sign-in links: how long one works, and how many may be asked for per hour.
+SIGN_IN_LINK_MINUTES = env.int("SIGN_IN_LINK_MINUTES", default=10)
+SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR = env.int("SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR", default=5)
+SIGN_IN_POSTS_PER_IP_PER_HOUR = env.int("SIGN_IN_POSTS_PER_IP_PER_HOUR", default=20)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = 60 * 60 * 8

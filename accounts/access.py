@@ -1,0 +1,45 @@
+"""A contact's session: who is signed in, checked against the contact list on every page."""
+
+from functools import wraps
+
+from django.contrib import messages
+from django.shortcuts import redirect
+
+from requests_app.views import private_page
+
+from .selectors import viewer_for
+
+SESSION_EMAIL = "contact_email"
+
+
+def contact_sign_in(request, email: str) -> None:
+    """Start a fresh session for email (a new key: a session fixed before sign-in is useless)."""
+    request.session.flush()
+    request.session[SESSION_EMAIL] = email
+
+
+def contact_required(view):
+    """Pages for signed-in contacts: never cached; request.viewer is who they are now.
+
+    The contact list is read on every request, so a contact removed from it loses access on
+    their next click.
+    """
+
+    @wraps(view)
+    @private_page
+    def wrapped(request, *args, **kwargs):
+        email = request.session.get(SESSION_EMAIL)
+        viewer = viewer_for(email) if email else None
+        if viewer is None:
+            if email:
+                request.session.flush()
+                messages.warning(
+                    request,
+                    "You are no longer a contact of any organisation's request, so you have "
+                    "been signed out.",
+                )
+            return redirect("accounts:sign_in")
+        request.viewer = viewer
+        return view(request, *args, **kwargs)
+
+    return wrapped

@@ -1,0 +1,160 @@
+"""Contacts' pages: sign in by emailed link, then their own organisations' requests."""
+
+import secrets
+
+from django.conf import settings
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from requests_app import selectors as request_selectors
+from requests_app import throttle
+from requests_app.audit import audit, client_ip
+from requests_app.errors import ActionRefused
+from requests_app.views import NEXT_STEPS, private_page
+
+from . import selectors, services
+from .access import SESSION_EMAIL, contact_required, contact_sign_in
+from .forms import SignInForm
+
+# A random value in a cookie of the browser that asked for a link; the link works only there.
+BROWSER_COOKIE = "fp_sign_in_browser"
+BROWSER_COOKIE_AGE = 24 * 3600
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def sign_in(request):
+    form = SignInForm(request.POST) if request.method == "POST" else SignInForm()
+    if request.method == "POST":
+        if not throttle.allow(
+            f"sign-in-ip:{client_ip(request)}",
+            limit=settings.SIGN_IN_POSTS_PER_IP_PER_HOUR,
+            window_seconds=3600,
+        ):
+            return render(request, "requests_app/too_many.html", status=429)
+        if form.is_valid():
+            email = form.cleaned_data["email"].strip().lower()
+            if not throttle.allow(
+                f"sign-in-address:{email}",
+                limit=settings.SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR,
+                window_seconds=3600,
+            ):
+                return render(request, "requests_app/too_many.html", status=429)
+            nonce = request.COOKIES.get(BROWSER_COOKIE) or secrets.token_urlsafe(32)
+            services.sign_in_link_ask(email=email, browser_nonce=nonce)
+            request.session["sign_in_email"] = email
+            response = redirect("accounts:sign_in_sent")
+            response.set_cookie(
+                BROWSER_COOKIE,
+                nonce,
+                max_age=BROWSER_COOKIE_AGE,
+                httponly=True,
+                secure=settings.SESSION_COOKIE_SECURE,
+                samesite="Lax",
+            )
+            return response
+    return render(request, "accounts/sign_in.html", {"form": form})
+
+
+@private_page
+def sign_in_sent(request):
+    email = request.session.get("sign_in_email")
+    if not email:
+        return redirect("accounts:sign_in")
+    return render(
+        request,
+        "accounts/sign_in_sent.html",
+        {"email": email, "minutes": settings.SIGN_IN_LINK_MINUTES},
+    )
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def sign_in_link(request, secret):
+    """GET only shows a button (mail scanners open links); the POST signs in."""
+    if request.method == "POST":
+        try:
+            email = services.sign_in_link_redeem(
+                secret=secret, browser_nonce=request.COOKIES.get(BROWSER_COOKIE, "")
+            )
+        except ActionRefused as refusal:
+            return render(
+                request, "accounts/sign_in_link.html", {"problem": str(refusal)}, status=400
+            )
+        contact_sign_in(request, email)
+        return redirect("accounts:home")
+    problem = services.link_problem(services.find_link(secret))
+    return render(request, "accounts/sign_in_link.html", {"problem": problem})
+
+
+@require_POST
+def sign_out(request):
+    email = request.session.get(SESSION_EMAIL)
+    if email:
+        services.contact_sign_out(email=email)
+    request.session.flush()  # the session ends on the server too
+    return redirect("accounts:sign_in")
+
+
+@contact_required
+def home(request):
+    return render(
+        request,
+        "accounts/home.html",
+        {"viewer": request.viewer, "requests": selectors.requests_for(request.viewer)},
+    )
+
+
+def _viewer_request_or_404(request, reference):
+    req = selectors.request_for(request.viewer, reference)
+    if req is None:
+        raise Http404("No request of your organisation has that reference.")
+    return req
+
+
+@contact_required
+def request_detail(request, reference):
+    req = _viewer_request_or_404(request, reference)
+    agreement = req.current_agreement
+    check_run = request_selectors.latest_check_run(req, completed=True)
+    return render(
+        request,
+        "accounts/request.html",
+        {
+            "viewer": request.viewer,
+            "req": req,
+            "next_step": NEXT_STEPS[req.state],
+            "timeline": request_selectors.request_timeline(req),
+            "agreement": agreement if agreement and agreement.sent_at else None,
+            "check_run": check_run,
+            "check_domains": (
+                request_selectors.check_run_results(check_run, for_requester=True)
+                if check_run
+                else []
+            ),
+            "evidence": selectors.evidence_for(req),
+            "contacts": req.contacts.filter(removed_at__isnull=True).order_by("role", "name"),
+        },
+    )
+
+
+@contact_required
+def agreement_download(request, reference):
+    req = _viewer_request_or_404(request, reference)
+    agreement = req.current_agreement
+    if agreement is None or agreement.sent_at is None:
+        raise Http404("No agreement has been sent for this request yet.")
+    audit(
+        req,
+        None,
+        "file.downloaded",
+        message=f"Issued FPA (SHA-256 {agreement.pdf_sha256}) by a signed-in contact.",
+        actor_label=request.viewer.email,
+    )
+    return FileResponse(
+        agreement.pdf.open("rb"),
+        as_attachment=True,
+        filename=agreement.download_name,
+        content_type="application/pdf",
+    )
