@@ -12,6 +12,9 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tests.factories import UserFactory
 
@@ -55,6 +58,31 @@ def sent_mail() -> list:
 def _fresh_cache():
     """Each test starts with empty throttles (the cache is per process)."""
     cache.clear()
+
+
+class StaffClient(Client):
+    """A test client whose force_login also passes the second factor, as staff sign-in does."""
+
+    def force_login(self, user, backend=None):
+        super().force_login(user, backend)
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="authenticator", defaults={"confirmed": True}
+        )
+        session = self.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+
+@pytest.fixture
+def client():
+    return StaffClient()
+
+
+@pytest.fixture
+def admin_client(db, admin_user):
+    client = StaffClient()
+    client.force_login(admin_user)
+    return client
 
 
 @pytest.fixture

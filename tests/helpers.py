@@ -1,6 +1,7 @@
 """Small assertions shared by the service, view and admin tests."""
 
 from django.utils import timezone
+from django_otp.oath import totp
 
 from requests_app.check_runs import check_run_record
 from requests_app.models import AuditEvent, CheckRunState, FederationRequest, OutboxMessage
@@ -60,3 +61,9 @@ def finish_check_runs(req, *, status: str = "pass") -> None:
                 "checks": [{"id": "dmarc", "status": status, "summary": f"DMARC: {status}"}],
             }
             check_run_record(run_id=run.pk, domain=name, report_dict=report)
+
+
+def authenticator_code(device) -> str:
+    """The code a TOTP device's authenticator app shows now."""
+    value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
+    return f"{value:0{device.digits}d}"

@@ -16,13 +16,16 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # The admin on accounts.staff.PortalAdminSite: staff sign in with a second factor.
+    "federation_portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_fsm",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "requests_app",
     "agreements",
     "accounts",
@@ -34,6 +37,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "requests_app.audit.AuditContextMiddleware",
@@ -116,7 +120,16 @@ SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR = env.int("SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR
 SIGN_IN_POSTS_PER_IP_PER_HOUR = env.int("SIGN_IN_POSTS_PER_IP_PER_HOUR", default=20)
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 60 * 60 * 8
+# Sessions (staff and contacts) end after this long without a request.
+SESSION_COOKIE_AGE = 60 * env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_SAVE_EVERY_REQUEST = True
+# Staff sign-in (password and an authenticator app's code): failures allowed per username and
+# per client address in STAFF_SIGN_IN_WINDOW_MINUTES before sign-in pauses.
+STAFF_SIGN_IN_FAILURES_PER_USER = env.int("STAFF_SIGN_IN_FAILURES_PER_USER", default=5)
+STAFF_SIGN_IN_FAILURES_PER_IP = env.int("STAFF_SIGN_IN_FAILURES_PER_IP", default=20)
+STAFF_SIGN_IN_WINDOW_MINUTES = env.int("STAFF_SIGN_IN_WINDOW_MINUTES", default=15)
+# The issuer name authenticator apps show next to the code.
+OTP_TOTP_ISSUER = "NHSmail federation portal"
 CSRF_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"

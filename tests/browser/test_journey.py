@@ -11,8 +11,10 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 from pypdf import PdfWriter
 
@@ -20,7 +22,7 @@ from agreements.models import EvidenceCriterion
 from requests_app.models import FederationRequest, State
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.factories import UserFactory
-from tests.helpers import submit_lakeside_care
+from tests.helpers import authenticator_code, submit_lakeside_care
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -176,9 +178,13 @@ def submit_request(page: Page, live_url: str) -> str:
 
 
 def sign_in(page: Page, live_url: str, username: str) -> None:
+    device = TOTPDevice.objects.create(
+        user=get_user_model().objects.get(username=username), name="phone", confirmed=True
+    )
     page.goto(live_url + "/admin/")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Code from your authenticator app").fill(authenticator_code(device))
     page.get_by_role("button", name="Log in").click()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 

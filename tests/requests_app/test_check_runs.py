@@ -27,7 +27,7 @@ from requests_app.models import (
     OutboxMessage,
     State,
 )
-from tests.conftest import sent_mail, wait_for
+from tests.conftest import StaffClient, sent_mail, wait_for
 from tests.factories import FederationRequestFactory, complete_check_run
 from tests.helpers import submit_lakeside_care
 
@@ -346,10 +346,8 @@ def test_the_service_desk_sees_the_results_but_cannot_run_the_checks(client, ser
 
 @pytest.mark.django_db
 def test_the_rerun_button_needs_a_csrf_token(feedback_user):
-    from django.test import Client
-
     req = submit_lakeside_care()
-    client = Client(enforce_csrf_checks=True)
+    client = StaffClient(enforce_csrf_checks=True)
     client.force_login(feedback_user)
 
     response = client.post(

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
+from accounts.staff import authenticator_enrol, authenticator_secret
 from requests_app import services
 from requests_app.models import FederationRequest
 
@@ -29,7 +30,8 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             user.groups.add(Group.objects.get(name=group))
-            logins.append((group, username, password))
+            key = authenticator_secret(authenticator_enrol(user))
+            logins.append((group, username, password, key))
 
         if not FederationRequest.objects.exists():
             for name, ods_code, domains in DEMO_REQUESTS:
@@ -48,7 +50,11 @@ class Command(BaseCommand):
                     technical_contact=contact,
                 )
 
-        self.stdout.write("\nStaff sign-in at http://127.0.0.1:8000/admin/")
-        for group, username, password in logins:
-            self.stdout.write(f"  {group}: username {username}  password {password}")
+        self.stdout.write(
+            "\nStaff sign-in at http://127.0.0.1:8000/admin/ needs a password and the code of an\n"
+            "authenticator app holding the account's key (new each run; manage.py totp_enrol\n"
+            "USERNAME prints it as a QR code):"
+        )
+        for group, username, password, key in logins:
+            self.stdout.write(f"  {group}: username {username}  password {password}  key {key}")
         self.stdout.write("")

@@ -1,0 +1,115 @@
+"""Staff sign-in to the admin: password and an authenticator app's code (django-otp), failures
+throttled per username and per client address, every sign-in and failure in the audit log."""
+
+import base64
+import logging
+
+from django.conf import settings
+from django.contrib.auth.signals import user_logged_out
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.dispatch import receiver
+from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from requests_app import throttle
+from requests_app.audit import audit, client_ip
+
+logger = logging.getLogger(__name__)
+
+TOO_MANY_FAILURES = (
+    "Too many failed sign-ins. Wait {minutes} minutes and try again, or ask an administrator "
+    "for help."
+)
+NO_AUTHENTICATOR = (
+    "Your account has no authenticator app set up, so it cannot sign in yet. Ask an "
+    "administrator to set one up for you (manage.py totp_enrol)."
+)
+
+
+class StaffSignInForm(OTPAdminAuthenticationForm):
+    """The admin's sign-in form: refuses while too many recent failures, records each one."""
+
+    def _chosen_device(self, user):
+        # Each member of staff has one authenticator app: use it without asking them to pick.
+        device = super()._chosen_device(user)
+        if device is None:
+            devices = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True))
+            if len(devices) == 1:
+                device = devices[0]
+        return device
+
+    def _failure_keys(self) -> list[tuple[str, int]]:
+        username = (self.data.get("username") or "").strip().lower()
+        return [
+            (f"staff-sign-in:user:{username}", settings.STAFF_SIGN_IN_FAILURES_PER_USER),
+            (f"staff-sign-in:ip:{client_ip(self.request)}", settings.STAFF_SIGN_IN_FAILURES_PER_IP),
+        ]
+
+    def clean(self):
+        minutes = settings.STAFF_SIGN_IN_WINDOW_MINUTES
+        keys = self._failure_keys()
+        if any(throttle.failures(key) >= limit for key, limit in keys):
+            self._record_failure("refused: too many recent failures", count=False)
+            raise ValidationError(TOO_MANY_FAILURES.format(minutes=minutes), code="throttled")
+        try:
+            cleaned = super().clean()
+        except ValidationError as error:
+            self._record_failure("; ".join(error.messages))
+            user = self.get_user()
+            if user is not None and not TOTPDevice.objects.filter(user=user, confirmed=True):
+                raise ValidationError(NO_AUTHENTICATOR, code="no_device") from None
+            raise
+        audit(None, self.get_user(), "staff.signed_in", message="Password and authenticator code.")
+        return cleaned
+
+    def _record_failure(self, reason: str, *, count: bool = True) -> None:
+        username = (self.data.get("username") or "").strip()[:150]
+        if count:
+            for key, _ in self._failure_keys():
+                throttle.record_failure(
+                    key, window_seconds=settings.STAFF_SIGN_IN_WINDOW_MINUTES * 60
+                )
+        logger.warning(
+            "staff sign-in failed for %r from %s: %s", username, client_ip(self.request), reason
+        )
+        audit(
+            None,
+            None,
+            "staff.sign_in_failed",
+            actor_label=f"sign-in as “{username}”",
+            message=reason[:500],
+        )
+
+
+def authenticator_enrol(user, *, actor=None) -> TOTPDevice:
+    """Give user a new authenticator (TOTP) device, replacing any they had."""
+    with transaction.atomic():
+        TOTPDevice.objects.filter(user=user).delete()
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+        audit(
+            None,
+            actor,
+            "staff.authenticator_enrolled",
+            message=f"A new authenticator app for {user.get_username()}; any earlier one "
+            "stopped working.",
+        )
+    return device
+
+
+def authenticator_secret(device: TOTPDevice) -> str:
+    """The key to type into an authenticator app by hand (base32, as apps expect)."""
+    return base64.b32encode(device.bin_key).decode().rstrip("=")
+
+
+class PortalAdminSite(OTPAdminSite):
+    """The admin, open only to staff who signed in with their authenticator app's code."""
+
+    login_form = StaffSignInForm
+    login_template = "admin/staff_login.html"
+
+
+@receiver(user_logged_out, dispatch_uid="accounts.staff_signed_out")
+def _signed_out(sender, request, user, **kwargs):
+    if user is not None:
+        audit(None, user, "staff.signed_out")
