@@ -108,6 +108,9 @@ class PortalAdminSite(OTPAdminSite):
     login_form = StaffSignInForm
     login_template = "admin/staff_login.html"
 
+    def __init__(self, name="admin"):
+        super().__init__(name)  # django-otp's default instance name is "otpadmin"
+
 
 @receiver(user_logged_out, dispatch_uid="accounts.staff_signed_out")
 def _signed_out(sender, request, user, **kwargs):

@@ -1,0 +1,139 @@
+"""Every URL of the portal's own pages, for every kind of visitor, with the answer each gets.
+
+The suite fails when a URL is added to the portal without a row here. The admin's pages are
+covered by their own tests (tests/agreements/test_admin.py, tests/accounts/test_staff_sign_in.py).
+"""
+
+import hashlib
+
+import pytest
+from django.core.files.base import ContentFile
+from django.test import Client
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
+
+from requests_app.models import Contact, ContactRole, State
+from tests.accounts.helpers import sign_in
+from tests.conftest import StaffClient
+from tests.factories import AgreementFactory, FederationRequestFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+VISITORS = ["anonymous", "contact", "other_contact", "former_contact", "staff"]
+SIGN_IN = "redirect:/account/sign-in/"
+
+# URL name -> answer for each of VISITORS ("redirect:<path>" for a redirect to path).
+# The status link (a long random token) is itself the credential: whoever holds it sees that one
+# request, signed in or not; the account pages go by who is signed in, and another
+# organisation's request is a 404.
+MATRIX = {
+    "requests_app:start": [200, 200, 200, 200, 200],
+    "requests_app:request_form": [200, 200, 200, 200, 200],
+    "requests_app:confirmation": ["redirect:/"] * 5,
+    "requests_app:status": [200] * 5,
+    "requests_app:agreement_download": [200] * 5,
+    "requests_app:withdraw": [200] * 5,
+    "accounts:sign_in": [200] * 5,
+    "accounts:sign_in_sent": [SIGN_IN] * 5,
+    "accounts:sign_in_link": [200] * 5,
+    "accounts:sign_out": [405] * 5,
+    "accounts:home": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
+    "accounts:request": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:agreement_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+}
+
+
+def portal_url_names() -> set[str]:
+    """Every named URL outside the admin."""
+    names = set()
+
+    def walk(patterns, namespace):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                if pattern.namespace == "admin":
+                    continue
+                walk(pattern.url_patterns, pattern.namespace or namespace)
+            elif isinstance(pattern, URLPattern) and pattern.name:
+                names.add(f"{namespace}:{pattern.name}" if namespace else pattern.name)
+
+    walk(get_resolver().url_patterns, None)
+    return names
+
+
+def test_every_portal_url_is_in_the_matrix():
+    assert portal_url_names() == set(MATRIX)
+
+
+@pytest.fixture
+def world():
+    """A request in agreement-sent with an issued FPA, its SPOC, and another organisation's."""
+    req = FederationRequestFactory(state=State.FPA_SENT)
+    content = b"%PDF-1.4 issued"
+    AgreementFactory(
+        request=req,
+        pdf=ContentFile(content, name="fpa.pdf"),
+        pdf_sha256=hashlib.sha256(content).hexdigest(),
+        rendered_at=timezone.now(),
+        sent_at=timezone.now(),
+    )
+    other = FederationRequestFactory()
+    former = Contact.objects.create(
+        request=req,
+        role=ContactRole.TECHNICAL,
+        name="Former Tech",
+        job_title="Engineer",
+        email="former@partner.example",
+    )
+    return {"req": req, "other": other, "former": former}
+
+
+def visitor_client(kind: str, world) -> Client:
+    if kind == "staff":
+        client = StaffClient()
+        client.force_login(UserFactory(username="fiona.feedback", groups=["Feedback team"]))
+        return client
+    client = Client()
+    if kind == "contact":
+        sign_in(client, world["req"].contacts.get(role=ContactRole.SPOC).email)
+    elif kind == "other_contact":
+        sign_in(client, world["other"].contacts.get(role=ContactRole.SPOC).email)
+    elif kind == "former_contact":
+        sign_in(client, world["former"].email)
+        Contact.objects.filter(pk=world["former"].pk).update(removed_at=timezone.now())
+    return client
+
+
+def url_for(name: str, world) -> str:
+    req = world["req"]
+    arguments = {
+        "requests_app:status": [req.status_token],
+        "requests_app:agreement_download": [req.status_token],
+        "requests_app:withdraw": [req.status_token],
+        "accounts:sign_in_link": ["an-unknown-link"],
+        "accounts:request": [req.reference],
+        "accounts:agreement_download": [req.reference],
+    }
+    return reverse(name, args=arguments.get(name, []))
+
+
+def answer(response):
+    if response.status_code in (301, 302):
+        return f"redirect:{response['Location']}"
+    return response.status_code
+
+
+@pytest.mark.parametrize("visitor", VISITORS)
+def test_each_visitor_gets_the_answer_in_the_matrix(visitor, world):
+    client = visitor_client(visitor, world)
+    column = VISITORS.index(visitor)
+
+    got = {name: answer(client.get(url_for(name, world))) for name in sorted(MATRIX)}
+
+    assert got == {name: MATRIX[name][column] for name in sorted(MATRIX)}
+
+
+def test_a_404_from_the_account_pages_gives_nothing_of_the_request_away(world):
+    client = visitor_client("other_contact", world)
+    response = client.get(url_for("accounts:request", world))
+    assert response.status_code == 404
+    assert world["req"].organisation.name.encode() not in response.content
