@@ -71,3 +71,17 @@ def evidence_for(req: FederationRequest) -> list[dict]:
             }
         )
     return rows
+
+
+def roles_on(viewer: Viewer, req: FederationRequest) -> set[str]:
+    """The viewer's current roles on req (spoc, technical, signatory)."""
+    return set(
+        req.contacts.filter(email__iexact=viewer.email, removed_at__isnull=True).values_list(
+            "role", flat=True
+        )
+    )
+
+
+def spoc_history(req: FederationRequest) -> QuerySet[Contact]:
+    """Everyone who has been the request's SPOC, with when, newest first."""
+    return req.contacts.filter(role="spoc").order_by("-added_at", "-pk")

@@ -11,6 +11,18 @@ urlpatterns = [
     path("sign-out/", views.sign_out, name="sign_out"),
     path("", views.home, name="home"),
     path("requests/<str:reference>/", views.request_detail, name="request"),
+    path("requests/<str:reference>/contacts/add/", views.contact_add, name="contact_add"),
+    path(
+        "requests/<str:reference>/contacts/<int:contact_id>/",
+        views.contact_edit,
+        name="contact_edit",
+    ),
+    path(
+        "requests/<str:reference>/contacts/<int:contact_id>/remove/",
+        views.contact_remove,
+        name="contact_remove",
+    ),
+    path("requests/<str:reference>/spoc/", views.spoc_change, name="spoc_change"),
     path(
         "requests/<str:reference>/agreement.pdf",
         views.agreement_download,

@@ -5,17 +5,19 @@ import secrets
 from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from requests_app import contacts, throttle
 from requests_app import selectors as request_selectors
-from requests_app import throttle
 from requests_app.audit import audit, client_ip
 from requests_app.errors import ActionRefused
+from requests_app.models import ContactRole
 from requests_app.views import NEXT_STEPS, private_page
 
 from . import selectors, services
 from .access import SESSION_EMAIL, contact_required, contact_sign_in
-from .forms import SignInForm
+from .forms import ContactForm, SignInForm
 
 # A random value in a cookie of the browser that asked for a link; the link works only there.
 BROWSER_COOKIE = "fp_sign_in_browser"
@@ -135,7 +137,118 @@ def request_detail(request, reference):
             ),
             "evidence": selectors.evidence_for(req),
             "contacts": req.contacts.filter(removed_at__isnull=True).order_by("role", "name"),
+            "roles": selectors.roles_on(request.viewer, req),
+            "may_change_contacts": req.state in contacts.CONTACT_STATES,
+            "spoc_history": selectors.spoc_history(req),
+            "pending_spoc_change": req.spoc_changes.filter(state="proposed").first(),
         },
+    )
+
+
+def _technical_contact_or_404(req, contact_id):
+    contact = req.contacts.filter(
+        pk=contact_id, role=ContactRole.TECHNICAL, removed_at__isnull=True
+    ).first()
+    if contact is None:
+        raise Http404("No such technical contact on this request.")
+    return contact
+
+
+def _contact_form_page(request, req, *, title, button, act, roles, initial=None, contact=None):
+    """GET shows the form; a valid POST calls act(details) and returns to the request page.
+
+    A contact without one of roles on the request is told who may make the change.
+    """
+    if not selectors.roles_on(request.viewer, req) & roles:
+        who = "SPOC or signatory" if ContactRole.SIGNATORY in roles else "SPOC"
+        sentence = f"Only the request's {who} can make this change. Ask them, or the NHSmail "
+        sentence += "Feedback team, if it needs making."
+        context = {"req": req, "title": title, "refusal": sentence}
+        return render(request, "accounts/contact_form.html", context, status=403)
+    form = ContactForm(request.POST) if request.method == "POST" else ContactForm(initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            act(form.details())
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            return redirect(reverse("accounts:request", args=[req.reference]) + "#contacts")
+    context = {"req": req, "form": form, "title": title, "button": button, "contact": contact}
+    return render(request, "accounts/contact_form.html", context)
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def contact_add(request, reference):
+    req = _viewer_request_or_404(request, reference)
+    return _contact_form_page(
+        request,
+        req,
+        title="Add a technical contact",
+        button="Add the contact",
+        roles={ContactRole.SPOC},
+        act=lambda details: contacts.contact_add(
+            request_id=req.pk, actor_email=request.viewer.email, details=details
+        ),
+    )
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def contact_edit(request, reference, contact_id):
+    req = _viewer_request_or_404(request, reference)
+    contact = _technical_contact_or_404(req, contact_id)
+    return _contact_form_page(
+        request,
+        req,
+        title=f"Change {contact.name}'s details",
+        button="Save the changes",
+        roles={ContactRole.SPOC},
+        initial={f: getattr(contact, f) for f in ("name", "job_title", "email", "phone")},
+        contact=contact,
+        act=lambda details: contacts.contact_change(
+            request_id=req.pk,
+            contact_id=contact.pk,
+            actor_email=request.viewer.email,
+            details=details,
+        ),
+    )
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def contact_remove(request, reference, contact_id):
+    req = _viewer_request_or_404(request, reference)
+    contact = _technical_contact_or_404(req, contact_id)
+    problem = ""
+    if ContactRole.SPOC not in selectors.roles_on(request.viewer, req):
+        problem = "Only the request's SPOC can remove a contact."
+    elif request.method == "POST":
+        try:
+            contacts.contact_remove(
+                request_id=req.pk, contact_id=contact.pk, actor_email=request.viewer.email
+            )
+        except ActionRefused as refusal:
+            problem = str(refusal)
+        else:
+            return redirect(reverse("accounts:request", args=[req.reference]) + "#contacts")
+    context = {"req": req, "contact": contact, "problem": problem}
+    return render(request, "accounts/contact_remove.html", context)
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def spoc_change(request, reference):
+    req = _viewer_request_or_404(request, reference)
+    return _contact_form_page(
+        request,
+        req,
+        title="Propose a new SPOC",
+        button="Propose the new SPOC",
+        roles={ContactRole.SPOC, ContactRole.SIGNATORY},
+        act=lambda details: contacts.spoc_change_propose(
+            request_id=req.pk, actor_email=request.viewer.email, details=details
+        ),
     )
 
 

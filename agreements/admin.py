@@ -158,8 +158,10 @@ class RequestedDomainInline(ReadOnlyInline):
 
 
 class ContactInline(ReadOnlyInline):
+    """Every contact the request has had: a removed one shows when (the history of SPOCs)."""
+
     model = Contact
-    fields = ("role", "name", "job_title", "email", "phone")
+    fields = ("role", "name", "job_title", "email", "phone", "added_at", "removed_at")
     readonly_fields = fields
 
 

@@ -6,11 +6,14 @@ The federation request's own admin (with its agreement and evidence) is in agree
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from . import contacts
 from .allowlist import EXPORT_FORMATS, allow_list_download
 from .audit import audit
+from .errors import ActionRefused
 from .models import (
     AllowListEntry,
     AuditEvent,
@@ -19,7 +22,9 @@ from .models import (
     Organisation,
     OutboxMessage,
     SentEmail,
+    SpocChange,
 )
+from .permissions import may
 
 
 @admin.register(Organisation)
@@ -191,3 +196,80 @@ class CheckRunAdmin(ReadOnlyAdmin):
         return "; ".join(
             f"{item['check']} {item['before']} → {item['after']}" for item in run.worsened
         )
+
+
+@admin.register(SpocChange)
+class SpocChangeAdmin(ReadOnlyAdmin):
+    """Changes of SPOC proposed by organisations; the Feedback team confirms or declines."""
+
+    list_display = ("proposed_at", "request", "name", "email", "proposed_by", "state")
+    list_filter = ("state",)
+    list_select_related = ("request",)
+    search_fields = ("request__reference", "email", "proposed_by", "previous_spoc_email")
+    actions = ["confirm", "decline"]
+    fields = (
+        "request",
+        "state",
+        "previous_spoc_email",
+        "name",
+        "job_title",
+        "email",
+        "phone",
+        "proposed_by",
+        "proposed_at",
+        "decided_by",
+        "decided_at",
+        "decline_reason",
+    )
+    readonly_fields = fields
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if not may(request.user, "confirm_spoc_change"):
+            actions.pop("confirm", None)
+            actions.pop("decline", None)
+        return actions
+
+    def _each(self, request, queryset, act, done: str) -> None:
+        for change in queryset:
+            try:
+                act(change)
+            except ActionRefused as refusal:
+                self.message_user(request, f"{change}: {refusal}", messages.ERROR)
+            else:
+                self.message_user(request, f"{change}: {done}", messages.SUCCESS)
+
+    @admin.action(description="Confirm the selected changes of SPOC")
+    def confirm(self, request, queryset):
+        self._each(
+            request,
+            queryset,
+            lambda change: contacts.spoc_change_confirm(change_id=change.pk, actor=request.user),
+            "confirmed; everyone concerned is emailed.",
+        )
+
+    @admin.action(description="Decline the selected changes of SPOC (asks for the reason)")
+    def decline(self, request, queryset):
+        reason = request.POST.get("reason", "").strip()
+        if "apply" not in request.POST or not reason:
+            return TemplateResponse(
+                request,
+                "admin/requests_app/spocchange/decline.html",
+                {
+                    **self.admin_site.each_context(request),
+                    "changes": queryset,
+                    "missing_reason": "apply" in request.POST,
+                    "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                    "opts": self.model._meta,
+                    "title": "Decline changes of SPOC",
+                },
+            )
+        self._each(
+            request,
+            queryset,
+            lambda change: contacts.spoc_change_decline(
+                change_id=change.pk, actor=request.user, reason=reason
+            ),
+            "declined; everyone concerned is emailed the reason.",
+        )
+        return None

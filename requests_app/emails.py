@@ -7,7 +7,14 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .audit import audit
-from .models import CheckRun, ContactRole, FederationRequest, SentEmail, domain_unicode
+from .models import (
+    CheckRun,
+    ContactRole,
+    FederationRequest,
+    SentEmail,
+    SpocChange,
+    domain_unicode,
+)
 
 SUBJECTS = {
     "submitted": "Your Teams federation request {ref} has been received",
@@ -94,6 +101,43 @@ def send_checks_worsened_email(*, request_id: int, run_id: int) -> bool:
         to=[settings.FEEDBACK_TEAM_EMAIL],
     )
     return send_once(key=f"checkrun:{run.pk}:worsened", req=req, message=message)
+
+
+SPOC_CHANGE_SUBJECTS = {
+    "proposed": "A new SPOC has been proposed for {ref}",
+    "confirmed": "The SPOC for {ref} has changed",
+    "declined": "The proposed change of SPOC for {ref} was declined",
+}
+
+
+def send_spoc_change_email(*, change_id: int, kind: str) -> bool:
+    """Tell the old SPOC, the new SPOC, the signatory and the proposer about a change of SPOC."""
+    change = SpocChange.objects.select_related("request__organisation").get(pk=change_id)
+    req = change.request
+    signatories = req.contacts.filter(role=ContactRole.SIGNATORY, removed_at__isnull=True)
+    addresses = [change.previous_spoc_email, change.email, change.proposed_by]
+    addresses += [contact.email for contact in signatories]
+    message = EmailMessage(
+        subject=one_line(SPOC_CHANGE_SUBJECTS[kind].format(ref=req.reference)),
+        body=render_to_string(
+            "emails/spoc_change.txt",
+            {
+                "req": req,
+                "change": change,
+                "kind": kind,
+                "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+                "account_url": settings.SITE_URL + reverse("accounts:home"),
+            },
+        ),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(dict.fromkeys(a.lower() for a in addresses if a)),
+        reply_to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(key=f"spocchange:{change.pk}:{kind}", req=req, message=message)
+
+
+def request_id_of_spoc_change(change_id: int) -> int:
+    return SpocChange.objects.values_list("request_id", flat=True).get(pk=change_id)
 
 
 def record_email_failure(*, request_id: int, task_name: str, reason: str) -> None:

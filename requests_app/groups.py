@@ -12,6 +12,8 @@ GROUP_PERMISSIONS = {
         "requests_app.federate_request",
         "requests_app.reject_request",
         "requests_app.withdraw_request",
+        "requests_app.confirm_spoc_change",
+        "requests_app.view_spocchange",
         "requests_app.view_federationrequest",
         "requests_app.view_requesteddomain",
         "requests_app.view_contact",

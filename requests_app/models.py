@@ -138,6 +138,7 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
             ("reject_request", "Can reject a federation request"),
             ("withdraw_request", "Can withdraw a federation request"),
             ("raise_on_behalf", "Can raise a request on an organisation's behalf"),
+            ("confirm_spoc_change", "Can confirm or decline a change of SPOC"),
         ]
         indexes = [
             # The admin's state filter and its count; the changelist sorts by newest first.
@@ -324,6 +325,52 @@ class Contact(models.Model):
 
     def __str__(self):
         return f"{self.name} ({self.get_role_display()})"
+
+
+class SpocChangeState(models.TextChoices):
+    PROPOSED = "proposed", "Waiting for the Feedback team"
+    CONFIRMED = "confirmed", "Confirmed"
+    DECLINED = "declined", "Declined"
+
+
+class SpocChange(models.Model):
+    """A new SPOC proposed by the SPOC or the signatory; it takes effect when the Feedback team
+    confirms it, and the old SPOC loses SPOC rights at that moment."""
+
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.CASCADE, related_name="spoc_changes"
+    )
+    proposed_by = models.EmailField()
+    previous_spoc_email = models.EmailField()
+    name = models.CharField(max_length=200)
+    job_title = models.CharField(max_length=200)
+    email = models.EmailField()
+    phone = models.CharField(max_length=40, blank=True)
+    state = models.CharField(
+        max_length=16, choices=SpocChangeState.choices, default=SpocChangeState.PROPOSED
+    )
+    proposed_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-proposed_at"]
+        verbose_name = "change of SPOC"
+        verbose_name_plural = "changes of SPOC"
+        constraints = [
+            # One proposal at a time per request: a second waits for the first to be decided.
+            models.UniqueConstraint(
+                fields=["request"],
+                condition=Q(state="proposed"),
+                name="spocchange_one_proposed_per_request",
+            ),
+        ]
+
+    def __str__(self):
+        return f"SPOC of {self.request} to {self.name} <{self.email}>"
 
 
 class AllowListEntry(models.Model):

@@ -13,6 +13,10 @@ ACTION_PERMISSIONS = {
     "withdraw": ("requests_app.withdraw_request", "withdraw requests"),
     "upload_evidence": ("requests_app.verify_evidence", "add evidence"),
     "raise_on_behalf": ("requests_app.raise_on_behalf", "raise requests on behalf of others"),
+    "confirm_spoc_change": (
+        "requests_app.confirm_spoc_change",
+        "confirm or decline changes of SPOC",
+    ),
     # Whoever reviews a request may ask for its domain checks to be run again.
     "run_checks": ("requests_app.review_request", "run the domain checks"),
 }

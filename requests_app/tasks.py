@@ -62,6 +62,23 @@ def send_checks_worsened_email(request_id: int, run_id: int) -> bool:
     return emails.send_checks_worsened_email(request_id=request_id, run_id=run_id)
 
 
+class SpocChangeEmailTask(EmailTask):
+    def request_id_of(self, kwargs: dict) -> int:
+        return emails.request_id_of_spoc_change(kwargs["change_id"])
+
+
+@shared_task(
+    base=SpocChangeEmailTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+    **EMAIL_RETRY,
+)
+def send_spoc_change_email(change_id: int, kind: str) -> bool:
+    return emails.send_spoc_change_email(change_id=change_id, kind=kind)
+
+
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def outbox_dispatch() -> int:
     """Beat: publish outbox rows a broker outage kept back."""

@@ -40,6 +40,10 @@ MATRIX = {
     "accounts:home": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
     "accounts:request": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:agreement_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:contact_add": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
 }
 
 
@@ -84,7 +88,8 @@ def world():
         job_title="Engineer",
         email="former@partner.example",
     )
-    return {"req": req, "other": other, "former": former}
+    technical = req.contacts.get(role=ContactRole.TECHNICAL, name="Tess Tech")
+    return {"req": req, "other": other, "former": former, "technical": technical}
 
 
 def visitor_client(kind: str, world) -> Client:
@@ -112,6 +117,10 @@ def url_for(name: str, world) -> str:
         "accounts:sign_in_link": ["an-unknown-link"],
         "accounts:request": [req.reference],
         "accounts:agreement_download": [req.reference],
+        "accounts:contact_add": [req.reference],
+        "accounts:contact_edit": [req.reference, world["technical"].pk],
+        "accounts:contact_remove": [req.reference, world["technical"].pk],
+        "accounts:spoc_change": [req.reference],
     }
     return reverse(name, args=arguments.get(name, []))
 
