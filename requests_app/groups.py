@@ -14,6 +14,8 @@ GROUP_PERMISSIONS = {
         "requests_app.withdraw_request",
         "requests_app.confirm_spoc_change",
         "requests_app.view_spocchange",
+        "support.view_supportrequest",
+        "support.change_supportrequest",
         "requests_app.view_federationrequest",
         "requests_app.view_requesteddomain",
         "requests_app.view_contact",

@@ -17,6 +17,7 @@ ACTION_PERMISSIONS = {
         "requests_app.confirm_spoc_change",
         "confirm or decline changes of SPOC",
     ),
+    "work_support": ("support.change_supportrequest", "work support requests"),
     # Whoever reviews a request may ask for its domain checks to be run again.
     "run_checks": ("requests_app.review_request", "run the domain checks"),
 }

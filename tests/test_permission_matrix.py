@@ -13,6 +13,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from requests_app.models import Contact, ContactRole, State
+from support.models import SupportRequest
 from tests.accounts.helpers import sign_in
 from tests.conftest import StaffClient
 from tests.factories import AgreementFactory, FederationRequestFactory, UserFactory
@@ -44,6 +45,10 @@ MATRIX = {
     "accounts:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    # Only contacts named in a signed agreement may raise one; the other organisation's is not.
+    "support:list": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
+    "support:new": [SIGN_IN, 200, 403, SIGN_IN, SIGN_IN],
+    "support:detail": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
 }
 
 
@@ -70,8 +75,9 @@ def test_every_portal_url_is_in_the_matrix():
 
 @pytest.fixture
 def world():
-    """A request in agreement-sent with an issued FPA, its SPOC, and another organisation's."""
-    req = FederationRequestFactory(state=State.FPA_SENT)
+    """A request with a signed agreement and a support request, its SPOC, a former contact,
+    and another organisation's request (submitted: no agreement yet)."""
+    req = FederationRequestFactory(state=State.SIGNED)
     content = b"%PDF-1.4 issued"
     AgreementFactory(
         request=req,
@@ -89,7 +95,22 @@ def world():
         email="former@partner.example",
     )
     technical = req.contacts.get(role=ContactRole.TECHNICAL, name="Tess Tech")
-    return {"req": req, "other": other, "former": former, "technical": technical}
+    support = SupportRequest.objects.create(
+        request=req,
+        reference="SR-000001",
+        raised_by_email=technical.email,
+        raised_by_name=technical.name,
+        category="cannot_message",
+        description="Messages to nhs.net users fail.",
+        started_on=timezone.localdate(),
+    )
+    return {
+        "req": req,
+        "other": other,
+        "former": former,
+        "technical": technical,
+        "support": support,
+    }
 
 
 def visitor_client(kind: str, world) -> Client:
@@ -121,6 +142,7 @@ def url_for(name: str, world) -> str:
         "accounts:contact_edit": [req.reference, world["technical"].pk],
         "accounts:contact_remove": [req.reference, world["technical"].pk],
         "accounts:spoc_change": [req.reference],
+        "support:detail": [world["support"].reference],
     }
     return reverse(name, args=arguments.get(name, []))
 

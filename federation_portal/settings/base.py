@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "requests_app",
     "agreements",
     "accounts",
+    "support",
 ]
 
 MIDDLEWARE = [
