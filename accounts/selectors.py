@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 
 from agreements.models import EvidenceCriterion
-from requests_app.models import Contact, FederationRequest
+from requests_app.models import Contact, FederationRequest, TeamsSetupStep
 
 
 @dataclass(frozen=True)
@@ -85,3 +85,12 @@ def roles_on(viewer: Viewer, req: FederationRequest) -> set[str]:
 def spoc_history(req: FederationRequest) -> QuerySet[Contact]:
     """Everyone who has been the request's SPOC, with when, newest first."""
     return req.contacts.filter(role="spoc").order_by("-added_at", "-pk")
+
+
+def teams_setup_checklist(req: FederationRequest) -> list[dict]:
+    """Each Teams set-up step, with who confirmed it done and when (None while not done)."""
+    done = {confirmation.step: confirmation for confirmation in req.teams_setup.all()}
+    return [
+        {"step": step, "label": label, "done": done.get(step)}
+        for step, label in TeamsSetupStep.choices
+    ]

@@ -23,6 +23,7 @@ urlpatterns = [
         name="contact_remove",
     ),
     path("requests/<str:reference>/spoc/", views.spoc_change, name="spoc_change"),
+    path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
     path(
         "requests/<str:reference>/agreement.pdf",
         views.agreement_download,

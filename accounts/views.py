@@ -3,6 +3,7 @@
 import secrets
 
 from django.conf import settings
+from django.contrib import messages
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -13,6 +14,7 @@ from requests_app import selectors as request_selectors
 from requests_app.audit import audit, client_ip
 from requests_app.errors import ActionRefused
 from requests_app.models import ContactRole
+from requests_app.teams_setup import teams_setup_confirm
 from requests_app.views import NEXT_STEPS, private_page
 
 from . import selectors, services
@@ -141,8 +143,32 @@ def request_detail(request, reference):
             "may_change_contacts": req.state in contacts.CONTACT_STATES,
             "spoc_history": selectors.spoc_history(req),
             "pending_spoc_change": req.spoc_changes.filter(state="proposed").first(),
+            "teams_setup": selectors.teams_setup_checklist(req),
         },
     )
+
+
+@contact_required
+@require_POST
+def teams_setup(request, reference):
+    """The technical contact ticks the Teams admin centre steps they have done."""
+    req = _viewer_request_or_404(request, reference)
+    try:
+        recorded = teams_setup_confirm(
+            request_id=req.pk,
+            actor_email=request.viewer.email,
+            steps=request.POST.getlist("steps"),
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            f"Recorded {len(recorded)} step{'s' if len(recorded) != 1 else ''} as done."
+            if recorded
+            else "Tick the steps you have done, then confirm.",
+        )
+    return redirect(reverse("accounts:request", args=[req.reference]) + "#teams-setup")
 
 
 def _technical_contact_or_404(req, contact_id):

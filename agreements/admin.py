@@ -21,7 +21,13 @@ from requests_app import services as request_services
 from requests_app.audit import audit
 from requests_app.errors import ActionRefused
 from requests_app.forms import FederateForm, RaiseOnBehalfForm, ReasonForm, ReviewForm
-from requests_app.models import Contact, FederationRequest, RequestedDomain, domain_unicode
+from requests_app.models import (
+    Contact,
+    FederationRequest,
+    RequestedDomain,
+    TeamsSetupConfirmation,
+    domain_unicode,
+)
 from requests_app.permissions import may
 
 from . import services
@@ -165,6 +171,15 @@ class ContactInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class TeamsSetupInline(ReadOnlyInline):
+    """The Teams admin centre steps the organisation confirmed done after federation."""
+
+    model = TeamsSetupConfirmation
+    fields = ("step", "confirmed_by", "confirmed_at")
+    readonly_fields = fields
+    verbose_name_plural = "Teams set-up confirmed by the organisation"
+
+
 class AgreementInline(ReadOnlyInline):
     model = Agreement
 
@@ -304,6 +319,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
         ContactInline,
         AgreementInline,
         EvidenceItemInline,
+        TeamsSetupInline,
     ]
 
     def get_queryset(self, request):

@@ -14,6 +14,7 @@ GROUP_PERMISSIONS = {
         "requests_app.withdraw_request",
         "requests_app.confirm_spoc_change",
         "requests_app.view_spocchange",
+        "requests_app.view_teamssetupconfirmation",
         "support.view_supportrequest",
         "support.change_supportrequest",
         "requests_app.view_federationrequest",

@@ -373,6 +373,46 @@ class SpocChange(models.Model):
         return f"SPOC of {self.request} to {self.name} <{self.email}>"
 
 
+class TeamsSetupStep(models.TextChoices):
+    """The Teams admin centre steps a technical contact confirms once the request is federated
+    (Microsoft Teams admin centre: Users > External access)."""
+
+    OPEN_SETTINGS = "open_settings", "Open the Teams admin centre at Users > External access"
+    TEAMS_USERS = (
+        "teams_users",
+        (
+            "Let people in your organisation communicate with Teams users whose accounts are "
+            "managed by an organisation"
+        ),
+    )
+    ALLOW_NHS_NET = (
+        "allow_nhs_net",
+        ("If external access is limited to allowed domains, add nhs.net to the allowed domains"),
+    )
+    NOT_BLOCKED = "not_blocked", "Check nhs.net is not on the blocked domains list"
+    TEST_CHAT = "test_chat", "Start a chat with an NHSmail colleague to check it works"
+
+
+class TeamsSetupConfirmation(models.Model):
+    """A Teams set-up step a contact confirmed as done for a federated request."""
+
+    request = models.ForeignKey(
+        FederationRequest, on_delete=models.CASCADE, related_name="teams_setup"
+    )
+    step = models.CharField(max_length=20, choices=TeamsSetupStep.choices)
+    confirmed_by = models.EmailField()
+    confirmed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["confirmed_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["request", "step"], name="teamssetup_step_once"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_step_display()} ({self.request})"
+
+
 class AllowListEntry(models.Model):
     """A domain on NHSmail's allow list, from a federated request or imported from before."""
 

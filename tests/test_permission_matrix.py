@@ -45,6 +45,7 @@ MATRIX = {
     "accounts:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
     # Only contacts named in a signed agreement may raise one; the other organisation's is not.
     "support:list": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
     "support:new": [SIGN_IN, 200, 403, SIGN_IN, SIGN_IN],
@@ -142,6 +143,7 @@ def url_for(name: str, world) -> str:
         "accounts:contact_edit": [req.reference, world["technical"].pk],
         "accounts:contact_remove": [req.reference, world["technical"].pk],
         "accounts:spoc_change": [req.reference],
+        "accounts:teams_setup": [req.reference],
         "support:detail": [world["support"].reference],
     }
     return reverse(name, args=arguments.get(name, []))
