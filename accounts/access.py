@@ -18,12 +18,16 @@ def contact_sign_in(request, email: str) -> None:
     request.session[SESSION_EMAIL] = email
 
 
-def contact_required(view):
+def contact_required(view=None, *, signed_out_message=None):
     """Pages for signed-in contacts: never cached; request.viewer is who they are now.
 
     The contact list is read on every request, so a contact removed from it loses access on
-    their next click.
+    their next click. Anyone else goes to the sign-in page, told signed_out_message() if given.
     """
+    if view is None:
+        return lambda wrapped_view: contact_required(
+            wrapped_view, signed_out_message=signed_out_message
+        )
 
     @wraps(view)
     @private_page
@@ -38,6 +42,8 @@ def contact_required(view):
                     "You are no longer a contact of any organisation's request, so you have "
                     "been signed out.",
                 )
+            if signed_out_message:
+                messages.info(request, signed_out_message())
             return redirect("accounts:sign_in")
         request.viewer = viewer
         return view(request, *args, **kwargs)

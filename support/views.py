@@ -11,7 +11,7 @@ from . import selectors, services
 from .forms import ReplyForm, SupportRequestForm
 
 
-@contact_required
+@contact_required(signed_out_message=services.who_may_raise)
 def support_list(request):
     return render(
         request,
@@ -23,7 +23,7 @@ def support_list(request):
     )
 
 
-@contact_required
+@contact_required(signed_out_message=services.who_may_raise)
 @require_http_methods(["GET", "POST"])
 def support_new(request):
     eligible = list(services.requests_open_to_support(request.viewer.email))
@@ -50,7 +50,7 @@ def support_new(request):
     return render(request, "support/new.html", {"form": form})
 
 
-@contact_required
+@contact_required(signed_out_message=services.who_may_raise)
 @require_http_methods(["GET", "POST"])
 def support_detail(request, reference):
     support = selectors.support_request_for(request.viewer, reference)

@@ -104,14 +104,17 @@ def test_a_former_contact_is_refused(client, signed):
     sign_in(client, former.email)
     Contact.objects.filter(pk=former.pk).update(removed_at=timezone.now())
 
-    response = client.post(NEW, form(signed))
+    response = client.post(NEW, form(signed), follow=True)
 
-    assert response["Location"] == reverse("accounts:sign_in")
+    assert response.redirect_chain == [(reverse("accounts:sign_in"), 302)]
+    assert "no longer a contact" in text(response) and WHO_MAY in text(response)
     assert not SupportRequest.objects.exists()
 
 
 def test_someone_who_is_not_a_contact_cannot_reach_the_form(client, signed):
-    assert client.get(NEW)["Location"] == reverse("accounts:sign_in")
+    told = client.get(NEW, follow=True)
+    assert told.redirect_chain == [(reverse("accounts:sign_in"), 302)]
+    assert WHO_MAY in text(told)
     assert client.post(NEW, form(signed))["Location"] == reverse("accounts:sign_in")
     assert not SupportRequest.objects.exists()
 
