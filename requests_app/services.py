@@ -274,6 +274,13 @@ def _federate(request_id: int, actor, effective_date: date) -> FederationRequest
     with transaction.atomic():
         req = lock_request(request_id)
         ensure_may_now(req, actor, "federate")
+        # Four eyes (issue 5): whoever judged the evidence does not also federate on it.
+        verified_items = req.evidence_items.filter(status="verified", verified_by=actor)
+        if actor is not None and (req.evidence_verified_by_id == actor.pk or verified_items):
+            raise ActionRefused(
+                "You verified this request's evidence, so someone else in the Feedback team "
+                "must federate it (four eyes)."
+            )
         names = list(req.domains.values_list("name", flat=True))
         already = list(
             AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True)

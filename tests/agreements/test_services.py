@@ -37,6 +37,7 @@ from requests_app.errors import ActionRefused
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
+    FederationRequest,
     OutboxMessage,
     State,
 )
@@ -46,7 +47,12 @@ from requests_app.services import (
     request_reject,
     request_review,
 )
-from tests.factories import AgreementFactory, EvidenceItemFactory, FederationRequestFactory
+from tests.factories import (
+    AgreementFactory,
+    EvidenceItemFactory,
+    FederationRequestFactory,
+    UserFactory,
+)
 from tests.helpers import assert_untouched, audit_trail, outbox_rows, reload
 
 pytestmark = pytest.mark.django_db
@@ -661,7 +667,12 @@ def test_a_request_goes_from_review_to_the_allow_list_through_the_services(feedb
         )
         evidence_verify(item_id=item.pk, actor=feedback_user)
     request_verify_evidence(request_id=req.pk, actor=feedback_user)
-    request_federate(request_id=req.pk, actor=feedback_user)
+    # Four eyes: the verifier may not federate; another member of the team does.
+    with pytest.raises(ActionRefused, match="someone else in the Feedback team must federate"):
+        request_federate(request_id=req.pk, actor=feedback_user)
+    assert reload(req).state == State.EVIDENCE_VERIFIED
+    colleague = UserFactory(username="fred.federator", groups=["Feedback team"])
+    request_federate(request_id=req.pk, actor=colleague)
 
     assert reload(req).state == State.FEDERATED
     assert list(AllowListEntry.objects.values_list("domain", flat=True)) == [
@@ -677,3 +688,21 @@ def test_a_request_goes_from_review_to_the_allow_list_through_the_services(feedb
         (State.SIGNED, State.EVIDENCE_VERIFIED),
         (State.EVIDENCE_VERIFIED, State.FEDERATED),
     ]
+
+
+@pytest.mark.parametrize("verified", ["one item", "the request"])
+def test_whoever_verified_evidence_may_not_federate(feedback_user, verified):
+    req = FederationRequestFactory(state=State.EVIDENCE_VERIFIED)
+    colleague = UserFactory(username="vera.verifier", groups=["Feedback team"])
+    if verified == "one item":
+        EvidenceItemFactory(request=req, status="verified", verified_by=feedback_user)
+    else:
+        FederationRequest.objects.filter(pk=req.pk).update(evidence_verified_by=feedback_user)
+
+    with pytest.raises(ActionRefused, match="four eyes"):
+        request_federate(request_id=req.pk, actor=feedback_user)
+
+    assert reload(req).state == State.EVIDENCE_VERIFIED
+    assert not AllowListEntry.objects.exists()
+    request_federate(request_id=req.pk, actor=colleague)
+    assert reload(req).state == State.FEDERATED

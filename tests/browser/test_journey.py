@@ -318,6 +318,13 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     expect_success(page, f"The evidence for {reference} is verified.")
     expect_state(page, "Evidence verified")
 
+    # Four eyes: the verifier may not federate, so a colleague signs in to do it.
+    page.get_by_role("button", name="Log out").click()
+    UserFactory(username="fred.federator", groups=["Feedback team"])
+    sign_in(page, live_url, "fred.federator")
+    page.goto(live_url + f"/admin/requests_app/federationrequest/{req.pk}/change/")
+    expect_state(page, "Evidence verified")
+
     # Federate from today.
     open_action(page, "federate", f"Federate: {reference}")
     today = timezone.localdate()
