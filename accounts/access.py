@@ -3,6 +3,7 @@
 from functools import wraps
 
 from django.contrib import messages
+from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 
 from requests_app.views import private_page
@@ -15,6 +16,7 @@ SESSION_EMAIL = "contact_email"
 def contact_sign_in(request, email: str) -> None:
     """Start a fresh session for email (a new key: a session fixed before sign-in is useless)."""
     request.session.flush()
+    rotate_token(request)  # as django.contrib.auth.login does
     request.session[SESSION_EMAIL] = email
 
 

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.db.models.functions import Lower
 
 from agreements.models import EvidenceCriterion
 from requests_app.models import Contact, FederationRequest, TeamsSetupStep
@@ -19,7 +20,10 @@ class Viewer:
 
 def current_contacts(email: str) -> QuerySet[Contact]:
     """The contact entries that name email now (not removed), on any request."""
-    return Contact.objects.filter(email__iexact=email.strip(), removed_at__isnull=True)
+    # Lower(email) = lower(address): the form the contact_email_lower index holds.
+    return Contact.objects.annotate(email_lower=Lower("email")).filter(
+        email_lower=email.strip().lower(), removed_at__isnull=True
+    )
 
 
 def is_current_contact(email: str) -> bool:

@@ -94,7 +94,24 @@ def find_link(secret: str) -> SignInLink | None:
 
 
 def sign_in_link_redeem(*, secret: str, browser_nonce: str) -> str:
-    """Use a link, once; returns the address it signs in. Raises ActionRefused with a sentence."""
+    """Use a link, once; returns the address it signs in. Raises ActionRefused with a sentence.
+
+    A refusal is audited: a link used from another browser may have been forwarded or stolen.
+    """
+    try:
+        return _redeem(secret, browser_nonce)
+    except ActionRefused as refusal:
+        link = find_link(secret)
+        audit(
+            None,
+            None,
+            "contact.sign_in_link_refused",
+            message=f"{link.email if link else 'An unknown link'}: {refusal}",
+        )
+        raise
+
+
+def _redeem(secret: str, browser_nonce: str) -> str:
     with transaction.atomic():
         # The row lock makes "not used yet" and "now used" one step: of two redemptions at
         # once, the second waits, then sees the link used.

@@ -21,9 +21,9 @@ TOO_MANY_FAILURES = (
     "Too many failed sign-ins. Wait {minutes} minutes and try again, or ask an administrator "
     "for help."
 )
-NO_AUTHENTICATOR = (
-    "Your account has no authenticator app set up, so it cannot sign in yet. Ask an "
-    "administrator to set one up for you (manage.py totp_enrol)."
+SIGN_IN_FAILED = (
+    "Enter a correct username, password and code from your authenticator app. If your account "
+    "has no authenticator app yet, ask an administrator to set one up (manage.py totp_enrol)."
 )
 
 
@@ -55,11 +55,13 @@ class StaffSignInForm(OTPAdminAuthenticationForm):
         try:
             cleaned = super().clean()
         except ValidationError as error:
-            self._record_failure("; ".join(error.messages))
             user = self.get_user()
+            reason = "; ".join(error.messages)
             if user is not None and not TOTPDevice.objects.filter(user=user, confirmed=True):
-                raise ValidationError(NO_AUTHENTICATOR, code="no_device") from None
-            raise
+                reason = "the account has no authenticator app"
+            self._record_failure(reason)
+            # One answer for every failure: which part was wrong is not for the asker to learn.
+            raise ValidationError(SIGN_IN_FAILED, code="invalid_login") from None
         audit(None, self.get_user(), "staff.signed_in", message="Password and authenticator code.")
         return cleaned
 

@@ -23,6 +23,12 @@ class SignatureForm(forms.Form):
     signed_copy = PdfField(label="Signed agreement (PDF)")
     signatory_name = SingleLineField(label="Signatory's full name", max_length=200)
     signatory_job_title = SingleLineField(label="Signatory's job title", max_length=200)
+    signatory_email = forms.EmailField(
+        label="Signatory's email address (optional)",
+        required=False,
+        help_text="Named on the request as its signatory: they may then propose a new SPOC and "
+        "raise support requests.",
+    )
     signed_on = forms.DateField(
         label="Signed on",
         help_text="The date on the signature (YYYY-MM-DD).",

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from requests_app.audit import audit
 from requests_app.errors import ActionRefused
-from requests_app.models import State
+from requests_app.models import Contact, ContactRole, State
 from requests_app.outbox import enqueue_after_commit
 from requests_app.permissions import ensure_may
 from requests_app.services import apply_transition, lock_request, queue_request_email
@@ -122,8 +122,10 @@ def request_record_signature(
     signatory_job_title: str,
     signed_on,
     signatory_is_director: bool,
+    signatory_email: str = "",
 ):
-    """fpa_sent -> signed: the returned, signed copy and who signed it."""
+    """fpa_sent -> signed: the returned, signed copy and who signed it (with an email address,
+    the signatory becomes one of the request's contacts)."""
     ensure_may(actor, "record_signature")
     content, digest = read_pdf_upload(signed_copy, what="signed agreement")
     with transaction.atomic():
@@ -150,8 +152,25 @@ def request_record_signature(
                 message=f"Signed by {agreement.signatory_name}, {agreement.signatory_job_title}"
                 f", on {signed_on:%d %B %Y}. Signed copy SHA-256 {digest}.",
             )
+            if signatory_email:
+                _name_signatory(req, agreement, signatory_email, actor)
             queue_request_email(req, "signed")
     return req
+
+
+def _name_signatory(req, agreement, email: str, actor) -> None:
+    """The signatory, as the request's (one) signatory contact."""
+    now = timezone.now()
+    req.contacts.filter(role=ContactRole.SIGNATORY, removed_at__isnull=True).update(removed_at=now)
+    Contact.objects.create(
+        request=req,
+        role=ContactRole.SIGNATORY,
+        name=agreement.signatory_name,
+        job_title=agreement.signatory_job_title,
+        email=email.strip().lower(),
+        added_at=now,
+    )
+    audit(req, actor, "contact.added", message=f"Signatory {agreement.signatory_name} <{email}>.")
 
 
 def evidence_add(*, request_id: int, actor, criterion_id: int, upload, notes: str = ""):

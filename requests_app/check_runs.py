@@ -31,6 +31,8 @@ WORSENED_EMAIL_TASK = "requests_app.tasks.send_checks_worsened_email"
 # A federated request checked this recently is left out of the weekly re-check, so a beat that
 # fires twice (a restart, a second scheduler) queues each request once.
 RECHECK_SKIP_WITHIN = timedelta(days=1)
+# How far back (domain results, newest first) a worsening is looked for past time-outs.
+KNOWN_RUNS_LOOKED_AT = 200
 
 
 def queue_check_run(
@@ -108,14 +110,7 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict) -> DomainCh
 
 def _complete(run: CheckRun, verdicts: dict[str, str]) -> None:
     """Mark the run complete and flag what got worse since the request's previous run."""
-    previous = (
-        CheckRun.objects.filter(request=run.request, state=CheckRunState.COMPLETE)
-        .exclude(pk=run.pk)
-        .order_by("-completed_at", "-pk")
-        .first()
-    )
-    if previous is not None:
-        run.worsened = worsened_checks(_results_by_domain(previous), _results_by_domain(run))
+    run.worsened = worsened_checks(_last_known(run), _results_by_domain(run))
     run.state = CheckRunState.COMPLETE
     run.completed_at = timezone.now()
     run.save(update_fields=["state", "completed_at", "worsened"])
@@ -134,6 +129,23 @@ def _complete(run: CheckRun, verdicts: dict[str, str]) -> None:
 
 def _results_by_domain(run: CheckRun) -> dict[str, list[dict]]:
     return dict(run.domains_checked.values_list("domain", "results"))
+
+
+def _last_known(run: CheckRun) -> dict[str, list[dict]]:
+    """Each domain's checks as last known before run: a check in error (a time-out) says
+    nothing, so the status from the run before it stands (pass, time-out, fail is a worsening)."""
+    earlier = (
+        DomainCheck.objects.filter(run__request=run.request, run__state=CheckRunState.COMPLETE)
+        .exclude(run=run)
+        .order_by("-run__completed_at", "-run__pk")
+        .values_list("domain", "results")[:KNOWN_RUNS_LOOKED_AT]
+    )
+    known: dict[str, dict[str, dict]] = {}
+    for domain, results in earlier:
+        for result in results:
+            if result.get("status") != Status.ERROR:
+                known.setdefault(domain, {}).setdefault(result["id"], result)
+    return {domain: list(checks.values()) for domain, checks in known.items()}
 
 
 def describe_worsened(worsened: list[dict]) -> str:
@@ -176,5 +188,19 @@ def unreachable_report(domain: str, reason: str) -> dict:
             "The domain could not be checked: the portal's DNS resolver is not set up correctly.",
             details={"reason": reason},
             fix="The NHSmail Feedback team will run the checks again once this is fixed.",
+        ),
+    )
+
+
+def failed_report(domain: str, reason: str) -> dict:
+    """A report for checks that failed unexpectedly (a bug): the run completes, staff see why."""
+    return _error_report(
+        domain,
+        CheckResult(
+            "internal",
+            Status.ERROR,
+            "The checks of this domain failed unexpectedly, so they could not be completed.",
+            details={"reason": reason},
+            fix="The NHSmail Feedback team will run the checks again.",
         ),
     )

@@ -172,6 +172,11 @@ def spoc_change_confirm(*, change_id: int, actor) -> SpocChange:
     with transaction.atomic():
         change = _lock_change(change_id, actor, "confirm_spoc_change")
         req = change.request
+        if req.state not in CONTACT_STATES:
+            raise ActionRefused(
+                f"Request {req.reference} is {req.get_state_display().lower()}, so its SPOC can "
+                "no longer be changed. Decline the proposal."
+            )
         now = timezone.now()
         req.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True).update(removed_at=now)
         Contact.objects.create(

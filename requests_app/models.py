@@ -175,10 +175,16 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     def has_recent_check_run(self) -> bool:
         # Review judges the domains on the newest checks (a run asked for again is waited
         # for), completed no longer than REVIEW_CHECKS_MAX_AGE_HOURS ago.
-        if self.check_runs.filter(state=CheckRunState.PENDING).exists():
+        if self.running_check_runs().exists():
             return False
         run = self.latest_completed_check_run()
         return bool(run and run.completed_at >= timezone.now() - review_checks_max_age())
+
+    def running_check_runs(self):
+        """Runs still expected to finish: a run left pending longer than CHECK_RUN_LOST_MINUTES
+        (a task lost for good) no longer holds a review back."""
+        lost_before = timezone.now() - timedelta(minutes=settings.CHECK_RUN_LOST_MINUTES)
+        return self.check_runs.filter(state=CheckRunState.PENDING, requested_at__gte=lost_before)
 
     def has_rendered_agreement(self) -> bool:
         agreement = self.current_agreement

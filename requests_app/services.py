@@ -20,7 +20,6 @@ from .errors import ActionRefused
 from .models import (
     AllowListEntry,
     Channel,
-    CheckRunState,
     Contact,
     ContactRole,
     FederationRequest,
@@ -47,7 +46,7 @@ ACTION_PHRASES = {
 
 def _review_guard_reason(req: FederationRequest) -> str:
     hours = settings.REVIEW_CHECKS_MAX_AGE_HOURS
-    if req.check_runs.filter(state=CheckRunState.PENDING).exists():
+    if req.running_check_runs().exists():
         return "The domain checks are running. Review once they have completed."
     run = req.latest_completed_check_run()
     if run is None:

@@ -27,8 +27,8 @@ EMAIL_RETRY = {
 class EmailTask(Task):
     """An email that still fails once its retries are spent is recorded for staff to see."""
 
-    def request_id_of(self, kwargs: dict) -> int:
-        return kwargs["request_id"]
+    def request_id_of(self, kwargs: dict) -> int | None:
+        return kwargs.get("request_id")
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         emails.record_email_failure(
@@ -117,6 +117,9 @@ def run_domain_check(self, run_id: int, domain: str) -> str:
     except resolver.NameserverError as error:
         logger.error("checks of %s (run %s): bad DNS_NAMESERVERS: %s", domain, run_id, error)
         report_dict = check_runs.unreachable_report(domain, str(error))
+    except Exception as error:  # a bug in a rule must not leave the run pending for ever
+        logger.exception("checks of %s (run %s) failed", domain, run_id)
+        report_dict = check_runs.failed_report(domain, f"{type(error).__name__}: {error}")
     check = check_runs.check_run_record(run_id=run_id, domain=domain, report_dict=report_dict)
     return check.verdict
 

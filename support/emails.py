@@ -8,23 +8,30 @@ from django.urls import reverse
 
 from requests_app.emails import one_line, send_once
 
-from .models import SupportRequest
+from .models import SupportReply, SupportRequest
+from .services import support_recipient
 
 
-def send_support_email(*, support_id: int, kind: str, key: str) -> bool:
+def send_support_email(
+    *, support_id: int, kind: str, key: str, reply_id: int | None = None
+) -> bool:
     support = SupportRequest.objects.select_related("request__organisation").get(pk=support_id)
     req = support.request
+    to_team = kind in ("raised", "contact_replied")
+    recipient = settings.FEEDBACK_TEAM_EMAIL if to_team else support_recipient(support)
+    if not recipient:
+        return False  # nobody named on the request any more: the team sees it in the admin
     context = {
         "support": support,
         "req": req,
         "kind": kind,
-        "latest_reply": support.replies.order_by("-created_at", "-pk").first(),
+        # The reply this email is about (none for a status change alone).
+        "reply": SupportReply.objects.filter(pk=reply_id).first() if reply_id else None,
         "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         "portal_url": settings.SITE_URL + reverse("support:detail", args=[support.reference]),
         "admin_url": settings.SITE_URL
         + reverse("admin:support_supportrequest_change", args=[support.pk]),
     }
-    to_team = kind in ("raised", "contact_replied")
     subjects = {
         "raised": f"Support request {support.reference} from {req.organisation.name}",
         "contact_replied": f"{req.organisation.name} replied on {support.reference}",
@@ -34,7 +41,7 @@ def send_support_email(*, support_id: int, kind: str, key: str) -> bool:
         subject=one_line(subjects[kind]),
         body=render_to_string(f"emails/support_{'team' if to_team else 'contact'}.txt", context),
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[settings.FEEDBACK_TEAM_EMAIL] if to_team else [support.raised_by_email],
+        to=[recipient],
         reply_to=[support.raised_by_email] if to_team else [settings.FEEDBACK_TEAM_EMAIL],
     )
     return send_once(key=f"support:{support.pk}:{kind}:{key}", req=req, message=message)

@@ -121,7 +121,11 @@ def support_contact_reply(*, support_id: int, actor_email: str, body: str) -> Su
             actor_label=actor_email,
         )
         enqueue_after_commit(
-            EMAIL_TASK, support_id=support.pk, kind="contact_replied", key=f"reply:{reply.pk}"
+            EMAIL_TASK,
+            support_id=support.pk,
+            kind="contact_replied",
+            key=f"reply:{reply.pk}",
+            reply_id=reply.pk,
         )
     return reply
 
@@ -141,10 +145,10 @@ def support_update(*, support_id: int, actor, status: str, reply: str = "") -> S
         support.status = status
         support.updated_at = timezone.now()
         support.save(update_fields=["status", "updated_at"])
-        key = f"status:{status}:{support.updated_at.isoformat()}"
+        key, reply_id = f"status:{status}:{support.updated_at.isoformat()}", None
         if reply.strip():
             message = SupportReply.objects.create(support_request=support, author=actor, body=reply)
-            key = f"reply:{message.pk}"
+            key, reply_id = f"reply:{message.pk}", message.pk
         audit(
             support.request,
             actor,
@@ -152,5 +156,15 @@ def support_update(*, support_id: int, actor, status: str, reply: str = "") -> S
             message=f"{support.reference}: {before} -> {status}"
             + (" with a reply" if reply.strip() else ""),
         )
-        enqueue_after_commit(EMAIL_TASK, support_id=support.pk, kind="updated", key=key)
+        enqueue_after_commit(
+            EMAIL_TASK, support_id=support.pk, kind="updated", key=key, reply_id=reply_id
+        )
     return support
+
+
+def support_recipient(support: SupportRequest) -> str:
+    """Who hears from the team: whoever raised it while still a named contact, else the SPOC."""
+    if _named_contact(support.request, support.raised_by_email) is not None:
+        return support.raised_by_email
+    spoc = support.request.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True).first()
+    return spoc.email if spoc else ""

@@ -2,13 +2,25 @@
 
 from celery import shared_task
 
-from requests_app.tasks import EMAIL_RETRY
+from requests_app.tasks import EMAIL_RETRY, EmailTask
 
 from . import emails
+from .models import SupportRequest
+
+
+class SupportEmailTask(EmailTask):
+    def request_id_of(self, kwargs: dict) -> int | None:
+        support = SupportRequest.objects.filter(pk=kwargs["support_id"]).first()
+        return support.request_id if support else None
 
 
 @shared_task(
-    acks_late=True, reject_on_worker_lost=True, soft_time_limit=60, time_limit=90, **EMAIL_RETRY
+    base=SupportEmailTask,
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=60,
+    time_limit=90,
+    **EMAIL_RETRY,
 )
-def send_support_email(support_id: int, kind: str, key: str) -> bool:
-    return emails.send_support_email(support_id=support_id, kind=kind, key=key)
+def send_support_email(support_id: int, kind: str, key: str, reply_id: int | None = None) -> bool:
+    return emails.send_support_email(support_id=support_id, kind=kind, key=key, reply_id=reply_id)

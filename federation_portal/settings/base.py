@@ -178,6 +178,8 @@ SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=25)  # the STARTTLS probe's
 # Celery's soft time limit on one domain's checks; a domain still running then gets a time-out
 # result (the queries' own deadline, DNS_DOMAIN_DEADLINE, should come first).
 CHECKS_SOFT_TIME_LIMIT = env.int("CHECKS_SOFT_TIME_LIMIT", default=60)
+# A check run still pending after this long is taken as lost: it no longer holds a review back.
+CHECK_RUN_LOST_MINUTES = env.int("CHECK_RUN_LOST_MINUTES", default=60)
 # A review needs a completed check run no older than this.
 REVIEW_CHECKS_MAX_AGE_HOURS = env.int("REVIEW_CHECKS_MAX_AGE_HOURS", default=72)
 

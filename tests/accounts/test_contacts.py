@@ -6,8 +6,17 @@ import pytest
 from django.urls import reverse
 
 from requests_app import tasks
-from requests_app.contacts import SPOC_CHANGE_EMAIL_TASK
-from requests_app.models import AuditEvent, Contact, ContactRole, OutboxMessage, SpocChange, State
+from requests_app.contacts import SPOC_CHANGE_EMAIL_TASK, spoc_change_confirm
+from requests_app.errors import ActionRefused
+from requests_app.models import (
+    AuditEvent,
+    Contact,
+    ContactRole,
+    FederationRequest,
+    OutboxMessage,
+    SpocChange,
+    State,
+)
 from tests.accounts.helpers import sign_in
 from tests.conftest import StaffClient
 from tests.factories import FederationRequestFactory
@@ -182,3 +191,14 @@ def test_the_service_desk_cannot_confirm_a_change_of_spoc(as_spoc, req, service_
     )
     assert response.status_code == 403
     assert SpocChange.objects.get().state == "proposed"
+
+
+def test_a_change_proposed_before_the_request_closed_cannot_be_confirmed(client, feedback_user):
+    req = FederationRequestFactory(state=State.SIGNED)
+    sign_in(client, spoc(req).email)
+    client.post(page(req, "spoc_change"), NEW_SPOC)
+    FederationRequest.objects.filter(pk=req.pk).update(state=State.WITHDRAWN)
+
+    with pytest.raises(ActionRefused, match="can no longer be changed"):
+        spoc_change_confirm(change_id=SpocChange.objects.get().pk, actor=feedback_user)
+    assert spoc(req).email != "pat@partner.example"

@@ -205,3 +205,12 @@ def test_a_bad_address_gets_a_clear_error(client):
     assert response.status_code == 200
     assert "Enter an email address in the correct format" in response.content.decode()
     assert not OutboxMessage.objects.exists()
+
+
+def test_a_refused_redemption_is_audited(client, spoc_email):
+    path = emailed_link(client, spoc_email)
+
+    Client().post(path)  # another browser
+
+    event = AuditEvent.objects.get(action="contact.sign_in_link_refused")
+    assert event.message.startswith(f"{spoc_email}: This sign-in link was asked for in another")

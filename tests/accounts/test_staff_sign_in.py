@@ -74,10 +74,22 @@ def test_a_wrong_password_with_a_good_code_is_refused(client, staff, device):
     assert not signed_in(client)
 
 
+FAILED = "Enter a correct username, password and code from your authenticator app."
+
+
 def test_an_account_without_an_authenticator_is_told_what_to_do(client, staff):
     response = sign_in(client, token="123456")
-    assert "no authenticator app set up" in response.content.decode()
+    assert "ask an administrator to set one up" in response.content.decode()
     assert not signed_in(client)
+    event = AuditEvent.objects.get(action="staff.sign_in_failed")
+    assert event.message == "the account has no authenticator app"
+
+
+@pytest.mark.parametrize("password_right", [True, False])
+def test_a_failure_does_not_say_which_part_was_wrong(client, staff, device, password_right):
+    password = PASSWORD if password_right else "wrong"
+    response = sign_in(client, password=password, token="000000")
+    assert FAILED in response.content.decode()
 
 
 def test_a_session_signed_in_without_the_second_factor_cannot_use_the_admin(staff):

@@ -291,6 +291,7 @@ ACTION_FORMS = [
             "signed_copy",
             "signatory_name",
             "signatory_job_title",
+            "signatory_email",
             "signed_on",
             "signatory_is_director",
         ],

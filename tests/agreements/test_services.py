@@ -706,3 +706,20 @@ def test_whoever_verified_evidence_may_not_federate(feedback_user, verified):
     assert not AllowListEntry.objects.exists()
     request_federate(request_id=req.pk, actor=colleague)
     assert reload(req).state == State.FEDERATED
+
+
+def test_a_signatory_with_an_email_address_becomes_the_requests_signatory_contact(
+    feedback_user,
+):
+    req = FederationRequestFactory(state=State.FPA_SENT)
+    agreement = AgreementFactory(request=req, requested_by=feedback_user)
+    agreement_render(agreement_id=agreement.pk)
+
+    request_record_signature(
+        request_id=req.pk, actor=feedback_user, **signature(signatory_email="Dana@Partner.example")
+    )
+
+    signatory = req.contacts.get(role="signatory")
+    assert (signatory.name, signatory.email) == ("Dana Director", "dana@partner.example")
+    assert signatory.job_title == "Director of Digital"
+    assert AuditEvent.objects.filter(request=req, action="contact.added").exists()

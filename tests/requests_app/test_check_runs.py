@@ -27,6 +27,7 @@ from requests_app.models import (
     OutboxMessage,
     State,
 )
+from requests_app.services import request_review
 from tests.conftest import StaffClient, sent_mail, wait_for
 from tests.factories import FederationRequestFactory, complete_check_run
 from tests.helpers import submit_lakeside_care
@@ -264,6 +265,36 @@ def test_the_feedback_team_email_names_the_request_and_what_got_worse(settings, 
     assert f"/admin/requests_app/federationrequest/{req.pk}/change/" in body
 
 
+@pytest.mark.django_db
+def test_a_time_out_in_between_does_not_hide_a_worsening():
+    req = FederationRequestFactory(
+        state=State.FEDERATED, domains=["wharf.example.org.uk"], checked=False
+    )
+    two_weeks_ago = timezone.now() - timedelta(days=14)
+    complete_check_run(
+        req, statuses={"dmarc": "pass"}, requested_at=two_weeks_ago, completed_at=two_weeks_ago
+    )
+    checked_last_week(req, dmarc="error")  # the resolver timed out that week
+    recheck_federated()
+
+    record_report(req.check_runs.get(purpose="recheck"), "wharf.example.org.uk", dmarc="fail")
+
+    worsened = req.check_runs.get(purpose="recheck").worsened
+    assert [(w["check"], w["before"], w["after"]) for w in worsened] == [("dmarc", "pass", "fail")]
+
+
+@pytest.mark.django_db
+def test_a_run_lost_for_good_stops_holding_the_review_back(feedback_user, settings):
+    settings.CHECK_RUN_LOST_MINUTES = 60
+    req = FederationRequestFactory()  # with a completed, passing run
+    lost = CheckRun.objects.create(request=req)  # its tasks never came back
+    CheckRun.objects.filter(pk=lost.pk).update(requested_at=timezone.now() - timedelta(hours=2))
+
+    request_review(request_id=req.pk, actor=feedback_user, notes="Checked.")
+    req.refresh_from_db()
+    assert req.state == State.REVIEWED
+
+
 # -- the task, in this process -------------------------------------------------------------------
 
 
@@ -282,6 +313,24 @@ def test_a_check_that_times_out_is_stored_as_an_error_result(monkeypatch):
     assert check.verdict == "error"
     assert "did not finish within 60 seconds" in check.results[0]["summary"]
     assert check.results[0]["fix"].startswith("Run the checks again")
+    run.refresh_from_db()
+    assert run.state == CheckRunState.COMPLETE
+
+
+@pytest.mark.django_db
+def test_a_check_that_crashes_is_stored_as_an_error_and_the_run_completes(monkeypatch):
+    req = submit_lakeside_care()
+    run = req.check_runs.get()
+
+    def broken(domains, **options):
+        raise RuntimeError("a bug in a rule")
+
+    monkeypatch.setattr(tasks.engine, "check_domains_sync", broken)
+    assert tasks.run_domain_check(run.pk, DOMAINS[0]) == "error"
+
+    result = DomainCheck.objects.get(run=run).results[0]
+    assert result["id"] == "internal"
+    assert result["details"] == {"reason": "RuntimeError: a bug in a rule"}
     run.refresh_from_db()
     assert run.state == CheckRunState.COMPLETE
 

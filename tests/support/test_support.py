@@ -187,3 +187,25 @@ def test_the_service_desk_cannot_work_support_requests(client, signed, service_d
     url = reverse("admin:support_supportrequest_change", args=[support.pk])
     assert staff.post(url, {"status": "resolved"}).status_code == 403
     assert SupportRequest.objects.get().status == "open"
+
+
+def test_when_whoever_raised_it_is_removed_the_spoc_hears_from_the_team(
+    client, signed, feedback_user, mailoutbox
+):
+    tech = signed.contacts.get(role=ContactRole.TECHNICAL)
+    sign_in(client, tech.email)
+    client.post(NEW, form(signed))
+    Contact.objects.filter(pk=tech.pk).update(removed_at=timezone.now())
+    support = SupportRequest.objects.get()
+    staff = StaffClient()
+    staff.force_login(feedback_user)
+
+    staff.post(
+        reverse("admin:support_supportrequest_change", args=[support.pk]),
+        {"status": "resolved", "reply": "Fixed on our side."},
+    )
+    run_email_jobs()
+
+    (update,) = [m for m in mailoutbox if "Your support request" in m.subject]
+    assert update.to == [signed.contacts.get(role=ContactRole.SPOC).email]
+    assert "Fixed on our side." in update.body
