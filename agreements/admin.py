@@ -31,8 +31,9 @@ from requests_app.models import (
 from requests_app.permissions import may
 
 from . import services
-from .forms import EvidenceForm, SignatureForm
+from .forms import EvidenceForm, SignatureForm, UploadForm
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
+from .upload_handlers import upload_too_large
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
 # The change page shows the newest audit events; the audit log's own list has them all.
@@ -127,6 +128,13 @@ ACTIONS = {
         "Withdraw the request on the organisation's behalf.",
     ),
 }
+
+
+def _upload_state(request, form_class) -> dict:
+    """The too_large argument for a form that takes a file."""
+    if issubclass(form_class, UploadForm):
+        return {"too_large": upload_too_large(request)}
+    return {}
 
 
 def available_actions(user, req: FederationRequest) -> list[tuple[str, str]]:
@@ -428,7 +436,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
         form = None
         if form_class:
             form = (
-                form_class(request.POST, request.FILES)
+                form_class(request.POST, request.FILES, **_upload_state(request, form_class))
                 if request.method == "POST"
                 else form_class()
             )
@@ -467,7 +475,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)
         form = (
-            EvidenceForm(request.POST, request.FILES)
+            EvidenceForm(request.POST, request.FILES, too_large=upload_too_large(request))
             if request.method == "POST"
             else EvidenceForm()
         )

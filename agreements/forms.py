@@ -6,6 +6,7 @@ from django.conf import settings
 from requests_app.forms import SingleLineField
 
 from .models import EvidenceCriterion
+from .upload_handlers import too_large_message
 
 
 class PdfField(forms.FileField):
@@ -14,12 +15,28 @@ class PdfField(forms.FileField):
     def validate(self, value):
         super().validate(value)
         if value and value.size > settings.UPLOAD_MAX_BYTES:
-            raise forms.ValidationError(
-                f"The file must be smaller than {settings.UPLOAD_MAX_BYTES // (1024 * 1024)} MB."
-            )
+            raise forms.ValidationError(too_large_message())
 
 
-class SignatureForm(forms.Form):
+class UploadForm(forms.Form):
+    """A form with a file: told when the upload was cut off at the size limit (the file is
+    then missing), it says so instead of "this field is required"."""
+
+    def __init__(self, *args, too_large: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.too_large = too_large
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.too_large:
+            for name, field in self.fields.items():
+                if isinstance(field, forms.FileField):
+                    self._errors.pop(name, None)
+            raise forms.ValidationError(too_large_message())
+        return cleaned
+
+
+class SignatureForm(UploadForm):
     signed_copy = PdfField(label="Signed agreement (PDF)")
     signatory_name = SingleLineField(label="Signatory's full name", max_length=200)
     signatory_job_title = SingleLineField(label="Signatory's job title", max_length=200)
@@ -41,7 +58,7 @@ class SignatureForm(forms.Form):
     )
 
 
-class EvidenceForm(forms.Form):
+class EvidenceForm(UploadForm):
     criterion = forms.ModelChoiceField(
         label="DCB1596 criterion", queryset=EvidenceCriterion.objects.all()
     )

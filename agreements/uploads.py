@@ -1,35 +1,38 @@
-"""Checking a PDF someone uploads (the signed agreement, evidence) before it is stored."""
+"""Taking an uploaded file (the signed agreement, evidence): read it within the size limit,
+judge it by parsing in the sandbox, and return its bytes and SHA-256."""
 
 import hashlib
-import io
 
 from django.conf import settings
-from pypdf import PdfReader
-from pypdf.errors import PyPdfError
 
 from requests_app.errors import ActionRefused
 
+from .inspection import Inspection, Refused
+from .sandbox import inspect_in_sandbox
+from .upload_handlers import too_large_message
 
-def read_pdf_upload(uploaded, *, what: str) -> tuple[bytes, str]:
-    """Return (content, sha256) of an uploaded PDF, or raise ActionRefused saying why not."""
+PDF_ONLY = frozenset({"pdf"})
+PDF_OR_IMAGE = frozenset({"pdf", "png", "jpeg"})
+
+
+def read_upload(uploaded, *, what: str, allowed=PDF_ONLY) -> tuple[bytes, str, Inspection]:
+    """(content, sha256, inspection) of an upload, or ActionRefused saying why not."""
     limit = settings.UPLOAD_MAX_BYTES
+    if uploaded is None:
+        raise ActionRefused(f"Choose the {what} to upload.")
     if uploaded.size > limit:
-        raise ActionRefused(f"The {what} must be smaller than {limit // (1024 * 1024)} MB.")
+        raise ActionRefused(too_large_message())
     content = uploaded.read(limit + 1)
     if len(content) > limit:
-        raise ActionRefused(f"The {what} must be smaller than {limit // (1024 * 1024)} MB.")
-    if not content.startswith(b"%PDF-"):
-        raise ActionRefused(f"The {what} must be a PDF file.")
+        raise ActionRefused(too_large_message())
     try:
-        reader = PdfReader(io.BytesIO(content), strict=False)
-        if reader.is_encrypted:
-            raise ActionRefused(
-                f"The {what} is password-protected. Upload a copy without a password."
-            )
-        if len(reader.pages) < 1:
-            raise ActionRefused(f"The {what} has no pages.")
-    except ActionRefused:
-        raise
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError, RecursionError) as error:
-        raise ActionRefused(f"The {what} could not be read as a PDF ({error}).") from None
-    return content, hashlib.sha256(content).hexdigest()
+        inspection = inspect_in_sandbox(content, allowed)
+    except Refused as refusal:
+        raise ActionRefused(f"The {what} was not accepted. {refusal}") from None
+    return content, hashlib.sha256(content).hexdigest(), inspection
+
+
+def read_pdf_upload(uploaded, *, what: str) -> tuple[bytes, str]:
+    """(content, sha256) of an uploaded PDF, or ActionRefused saying why not."""
+    content, digest, _ = read_upload(uploaded, what=what)
+    return content, digest

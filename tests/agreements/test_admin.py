@@ -18,6 +18,7 @@ from pypdf import PdfWriter
 
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from agreements.services import RENDER_TASK
+from agreements.upload_handlers import SizeLimitUploadHandler
 from requests_app import services as request_services
 from requests_app.models import (
     AllowListEntry,
@@ -613,6 +614,33 @@ def test_the_feedback_team_adds_evidence(client, feedback_user):
     )
 
 
+def test_an_oversized_upload_stops_being_read_at_the_limit(
+    client, feedback_user, settings, monkeypatch
+):
+    settings.UPLOAD_MAX_BYTES = 64 * 1024
+    req = request_in(State.FPA_SENT, feedback_user)
+    client.force_login(feedback_user)
+    received = []
+    original = SizeLimitUploadHandler.receive_data_chunk
+
+    def counting(handler, raw_data, start):
+        received.append(len(raw_data))
+        return original(handler, raw_data, start)
+
+    monkeypatch.setattr(SizeLimitUploadHandler, "receive_data_chunk", counting)
+    response = client.post(
+        reverse("admin:requests_app_federationrequest_evidence_add", args=[req.pk]),
+        {
+            "criterion": EvidenceCriterion.objects.first().pk,
+            "file": SimpleUploadedFile("big.pdf", b"%PDF-1.7\n" + b"0" * (4 * 1024 * 1024)),
+        },
+    )
+
+    assert "The file must be no larger than 64.0 KB." in text(response)
+    assert sum(received) <= 2 * 64 * 1024  # at most one chunk past the limit; not 4 MB
+    assert not EvidenceItem.objects.filter(request=req).exists()
+
+
 def test_evidence_that_is_not_a_pdf_is_refused_with_a_sentence(client, feedback_user):
     req = request_in(State.FPA_SENT, feedback_user)
     client.force_login(feedback_user)
@@ -624,7 +652,9 @@ def test_evidence_that_is_not_a_pdf_is_refused_with_a_sentence(client, feedback_
         follow=True,
     )
 
-    assert shown_messages(response) == [("error", "The evidence must be a PDF file.")]
+    assert shown_messages(response) == [
+        ("error", "The evidence was not accepted. The file must be a PDF; this file is not one.")
+    ]
     assert not EvidenceItem.objects.filter(request=req).exists()
 
 

@@ -375,8 +375,8 @@ def test_a_refused_signature_leaves_no_signed_copy_on_disk(feedback_user):
 @pytest.mark.parametrize(
     ("upload", "key_phrase"),
     [
-        (SimpleUploadedFile("signed.docx", b"PK\x03\x04 word document"), "must be a PDF file"),
-        (SimpleUploadedFile("signed.pdf", b"%PDF-1.7 but not really"), "could not be read"),
+        (SimpleUploadedFile("signed.docx", b"PK\x03\x04 word document"), "must be a PDF;"),
+        (SimpleUploadedFile("signed.pdf", b"%PDF-1.7 but not really"), "is incomplete"),
     ],
 )
 def test_signed_needs_a_readable_pdf(feedback_user, upload, key_phrase):
@@ -473,7 +473,7 @@ def test_adding_evidence_is_refused_outside_the_signing_stages(feedback_user, st
 
 def test_evidence_must_be_a_pdf(feedback_user):
     req = FederationRequestFactory(state=State.SIGNED)
-    with pytest.raises(ActionRefused, match="The evidence must be a PDF file"):
+    with pytest.raises(ActionRefused, match="evidence was not accepted. The file must be a PDF"):
         evidence_add(
             request_id=req.pk,
             actor=feedback_user,

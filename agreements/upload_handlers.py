@@ -1,0 +1,32 @@
+"""Stop reading an upload once it passes UPLOAD_MAX_BYTES: the rest of the body is never read
+(a connection reset), and the view tells the person why."""
+
+from django.conf import settings
+from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.template.defaultfilters import filesizeformat
+
+TOO_LARGE_ATTRIBUTE = "upload_too_large"
+
+
+def too_large_message() -> str:
+    return f"The file must be no larger than {filesizeformat(settings.UPLOAD_MAX_BYTES)}."
+
+
+class SizeLimitUploadHandler(FileUploadHandler):
+    """First of the upload handlers: passes chunks on until a file grows past the limit."""
+
+    def receive_data_chunk(self, raw_data, start):
+        if start + len(raw_data) > settings.UPLOAD_MAX_BYTES:
+            setattr(self.request, TOO_LARGE_ATTRIBUTE, True)
+            raise StopUpload(connection_reset=True)
+        return raw_data
+
+    def file_complete(self, file_size):
+        return None  # the next handler (memory or temporary file) keeps the file
+
+
+def upload_too_large(request) -> bool:
+    """True when request's upload was cut off at the size limit."""
+    if request.method == "POST":
+        request.FILES  # noqa: B018 (parsing the body runs the handlers)
+    return getattr(request, TOO_LARGE_ATTRIBUTE, False)
