@@ -25,6 +25,11 @@ urlpatterns = [
     path("requests/<str:reference>/spoc/", views.spoc_change, name="spoc_change"),
     path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
     path(
+        "requests/<str:reference>/evidence/<int:criterion_id>/",
+        views.evidence_upload,
+        name="evidence_upload",
+    ),
+    path(
         "requests/<str:reference>/agreement.pdf",
         views.agreement_download,
         name="agreement_download",

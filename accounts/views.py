@@ -9,11 +9,15 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
+from agreements.forms import EvidenceUploadForm
+from agreements.models import EvidenceCriterion
+from agreements.services import evidence_submit
+from agreements.upload_handlers import upload_too_large
 from requests_app import contacts, throttle
 from requests_app import selectors as request_selectors
 from requests_app.audit import audit, client_ip
 from requests_app.errors import ActionRefused
-from requests_app.models import ContactRole
+from requests_app.models import ContactRole, State
 from requests_app.teams_setup import teams_setup_confirm
 from requests_app.views import NEXT_STEPS, private_page
 
@@ -144,8 +148,46 @@ def request_detail(request, reference):
             "spoc_history": selectors.spoc_history(req),
             "pending_spoc_change": req.spoc_changes.filter(state="proposed").first(),
             "teams_setup": selectors.teams_setup_checklist(req),
+            "evidence_open": req.state in (State.FPA_SENT, State.SIGNED),
+            "show_evidence": req.state
+            in (State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED),
         },
     )
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def evidence_upload(request, reference, criterion_id):
+    """A contact uploads evidence for one DCB1596 criterion (again, after it was returned)."""
+    req = _viewer_request_or_404(request, reference)
+    criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
+    if criterion is None:
+        raise Http404("No such criterion.")
+    form = (
+        EvidenceUploadForm(request.POST, request.FILES, too_large=upload_too_large(request))
+        if request.method == "POST"
+        else EvidenceUploadForm()
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            evidence_submit(
+                request_id=req.pk,
+                actor_email=request.viewer.email,
+                criterion_id=criterion.pk,
+                upload=form.cleaned_data["file"],
+            )
+        except ActionRefused as refusal:
+            form.add_error("file", str(refusal))
+        else:
+            messages.success(request, f"Your evidence for “{criterion.title}” was received.")
+            return redirect(reverse("accounts:request", args=[req.reference]) + "#evidence")
+    context = {
+        "req": req,
+        "criterion": criterion,
+        "form": form,
+        "upload_limit": settings.UPLOAD_MAX_BYTES,
+    }
+    return render(request, "accounts/evidence_upload.html", context)
 
 
 @contact_required

@@ -4,6 +4,8 @@ It lives here, not in requests_app, because its actions call agreement services 
 requests_app never imports agreements.
 """
 
+from pathlib import PurePath
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -13,6 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.decorators import method_decorator
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 from django_fsm import can_proceed
 
@@ -36,6 +39,7 @@ from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from .upload_handlers import upload_too_large
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
+EVIDENCE_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
 # The change page shows the newest audit events; the audit log's own list has them all.
 AUDIT_SHOWN = 50
 # Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
@@ -238,6 +242,8 @@ class EvidenceItemInline(ReadOnlyInline):
     fields = (
         "criterion",
         "evidence_file",
+        "uploaded_by_whom",
+        "domain_checks",
         "status",
         "uploaded_at",
         "verified_by",
@@ -254,6 +260,28 @@ class EvidenceItemInline(ReadOnlyInline):
             "admin:requests_app_federationrequest_file", args=[item.request_id, "evidence", item.pk]
         )
         return format_html('<a href="{}">{}</a>', url, item.original_filename)
+
+    @admin.display(description="uploaded by")
+    def uploaded_by_whom(self, item):
+        return item.uploaded_by_email or item.uploaded_by or "—"
+
+    @admin.display(description="domain checks")
+    def domain_checks(self, item):
+        """What the latest completed domain checks say about this criterion (DMARC, SPF, ...)."""
+        wanted = item.criterion.check_ids
+        run = selectors.latest_check_run(item.request, completed=True) if wanted else None
+        if run is None:
+            return "—"
+        return format_html_join(
+            mark_safe("<br>"),  # noqa: S308 (a fixed separator)
+            "{}: {} {} ({})",
+            (
+                (check.display_name, result["id"], result["status"], result.get("summary", ""))
+                for check in run.domains_checked.all()
+                for result in check.results
+                if result.get("id") in wanted
+            ),
+        )
 
     @admin.display(description="review")
     def review(self, item):
@@ -544,9 +572,14 @@ class FederationRequestAdmin(admin.ModelAdmin):
             raise Http404("No such file.")
         if not request.user.has_perm(permission):
             raise PermissionDenied
+        content_type = "application/pdf"
         if kind == "evidence":
             item = get_object_or_404(EvidenceItem, pk=file_pk, request=req)
-            field, name, what = item.file, f"{req.reference}-evidence-{item.pk}.pdf", "evidence"
+            # The stored name's suffix is the kind the upload was proved to be.
+            suffix = PurePath(item.file.name).suffix or ".pdf"
+            content_type = EVIDENCE_TYPES.get(suffix, "application/octet-stream")
+            field, what = item.file, "evidence"
+            name = f"{req.reference}-evidence-{item.pk}{suffix}"
         else:
             agreement = get_object_or_404(Agreement, pk=file_pk, request=req)
             field = agreement.pdf if kind == "agreement" else agreement.signed_copy
@@ -558,7 +591,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
             raise Http404("That file does not exist yet.")
         audit(req, request.user, "file.downloaded", message=f"{what}: {name}")
         return FileResponse(
-            field.open("rb"), as_attachment=True, filename=name, content_type="application/pdf"
+            field.open("rb"), as_attachment=True, filename=name, content_type=content_type
         )
 
     def raise_view(self, request):

@@ -63,6 +63,15 @@ CRITERIA = [
 ]
 
 
+# Criterion code -> (the domain checks shown with its evidence, whether screenshots are taken).
+CHECKS_AND_IMAGES = {
+    "dmarc": ("dmarc", True),
+    "tls": ("starttls", True),
+    "spf-dkim": ("spf, dkim", True),
+    "anti-malware": ("", True),
+}
+
+
 def ensure_default_criteria(**kwargs) -> None:
     """post_migrate: seed the criteria when there are none."""
     from .models import EvidenceCriterion
@@ -77,6 +86,8 @@ def ensure_default_criteria(**kwargs) -> None:
             accepted_evidence=accepted,
             required=required,
             position=position,
+            related_checks=CHECKS_AND_IMAGES.get(code, ("", False))[0],
+            accepts_images=CHECKS_AND_IMAGES.get(code, ("", False))[1],
         )
         for position, (code, title, description, accepted, required) in enumerate(CRITERIA, 1)
     )

@@ -66,3 +66,12 @@ class EvidenceForm(UploadForm):
     notes = forms.CharField(
         label="Notes (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class EvidenceUploadForm(UploadForm):
+    """A contact's evidence for one criterion, on the portal."""
+
+    file = forms.FileField(
+        label="Evidence file",
+        error_messages={"required": "Choose the file to upload"},
+    )

@@ -86,6 +86,12 @@ class EvidenceCriterion(models.Model):
     accepted_evidence = models.TextField()
     required = models.BooleanField(default=True)
     position = models.PositiveIntegerField(default=0)
+    # Screenshots (PNG, JPEG) as well as PDFs, for criteria shown in an admin console.
+    accepts_images = models.BooleanField("accepts PNG and JPEG images", default=False)
+    # Domain check ids (requests_app.checks) whose latest results are shown with the evidence.
+    related_checks = models.CharField(
+        max_length=100, blank=True, help_text="Domain check ids, comma-separated: dmarc, spf"
+    )
 
     class Meta:
         ordering = ["position", "code"]
@@ -93,6 +99,10 @@ class EvidenceCriterion(models.Model):
 
     def __str__(self):
         return self.title
+
+    @property
+    def check_ids(self) -> list[str]:
+        return [part.strip() for part in self.related_checks.split(",") if part.strip()]
 
 
 class EvidenceStatus(models.TextChoices):
@@ -113,6 +123,8 @@ class EvidenceItem(models.Model):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # A contact who uploaded it through the portal (uploaded_by is staff).
+    uploaded_by_email = models.EmailField(blank=True)
     status = models.CharField(
         max_length=20, choices=EvidenceStatus.choices, default=EvidenceStatus.PENDING
     )

@@ -15,7 +15,7 @@ from requests_app.services import apply_transition, lock_request, queue_request_
 
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from .pdf import render_agreement_pdf, sha256_hex
-from .uploads import read_pdf_upload
+from .uploads import PDF_ONLY, PDF_OR_IMAGE, read_pdf_upload, read_upload
 
 RENDER_TASK = "agreements.tasks.agreement_render"
 EMAIL_TASK = "agreements.tasks.agreement_email"
@@ -174,34 +174,53 @@ def _name_signatory(req, agreement, email: str, actor) -> None:
 
 
 def evidence_add(*, request_id: int, actor, criterion_id: int, upload, notes: str = ""):
-    """Store one piece of DCB1596 evidence against a criterion."""
+    """Staff store one piece of DCB1596 evidence the organisation sent against a criterion."""
     ensure_may(actor, "upload_evidence")
-    content, digest = read_pdf_upload(upload, what="evidence")
+    return _store_evidence(request_id, criterion_id, upload, actor=actor, notes=notes)
+
+
+def evidence_submit(*, request_id: int, actor_email: str, criterion_id: int, upload):
+    """A contact named on the request uploads evidence for a criterion through the portal."""
+    return _store_evidence(request_id, criterion_id, upload, actor_email=actor_email)
+
+
+def _store_evidence(request_id, criterion_id, upload, *, actor=None, actor_email="", notes=""):
+    criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
+    if criterion is None:
+        raise ActionRefused("Choose one of the DCB1596 criteria for this evidence.")
+    allowed = PDF_OR_IMAGE if criterion.accepts_images else PDF_ONLY
+    # Judged before the row lock: parsing may take seconds.
+    content, digest, inspection = read_upload(upload, what="evidence", allowed=allowed)
     with transaction.atomic():
         req = lock_request(request_id)
+        if (
+            actor_email
+            and not req.contacts.filter(email__iexact=actor_email, removed_at__isnull=True).exists()
+        ):
+            raise ActionRefused("That request does not exist.")
         if req.state not in (State.FPA_SENT, State.SIGNED):
             raise ActionRefused(
                 f"Evidence is taken once the agreement is sent and until it is verified; "
                 f"request {req.reference} is “{req.get_state_display()}”."
             )
-        criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
-        if criterion is None:
-            raise ActionRefused("Choose one of the DCB1596 criteria for this evidence.")
         item = EvidenceItem(
             request=req,
             criterion=criterion,
-            original_filename=getattr(upload, "name", "evidence.pdf")[:255],
+            original_filename=getattr(upload, "name", "evidence")[:255],
             sha256=digest,
             uploaded_by=actor,
+            uploaded_by_email=actor_email,
             notes=notes,
         )
-        with stored_file(item.file, "evidence.pdf", content):
+        suffix = {"pdf": "pdf", "png": "png", "jpeg": "jpg"}[inspection.kind]
+        with stored_file(item.file, f"evidence.{suffix}", content):
             item.save()
             audit(
                 req,
                 actor,
                 "evidence.uploaded",
                 message=f"{criterion.title}: {item.original_filename} (SHA-256 {digest}).",
+                actor_label=actor_email,
             )
     return item
 

@@ -12,6 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
+from agreements.models import EvidenceCriterion
 from requests_app.models import Contact, ContactRole, State
 from support.models import SupportRequest
 from tests.accounts.helpers import sign_in
@@ -45,6 +46,7 @@ MATRIX = {
     "accounts:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "accounts:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
     # Only contacts named in a signed agreement may raise one; the other organisation's is not.
     "support:list": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
@@ -143,6 +145,7 @@ def url_for(name: str, world) -> str:
         "accounts:contact_edit": [req.reference, world["technical"].pk],
         "accounts:contact_remove": [req.reference, world["technical"].pk],
         "accounts:spoc_change": [req.reference],
+        "accounts:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
         "accounts:teams_setup": [req.reference],
         "support:detail": [world["support"].reference],
     }
