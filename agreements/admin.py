@@ -33,7 +33,7 @@ from requests_app.models import (
 )
 from requests_app.permissions import may
 
-from . import services
+from . import reminders, services
 from .forms import EvidenceForm, SignatureForm, UploadForm
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from .upload_handlers import upload_too_large
@@ -132,6 +132,26 @@ ACTIONS = {
         "Withdraw the request on the organisation's behalf.",
     ),
 }
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    """Requests waiting on the organisation past the reminder days: staff chase these first."""
+
+    title = "overdue"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("unsigned", "Agreement unsigned"),
+            ("evidence", "Evidence outstanding"),
+        ]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unsigned":
+            return queryset.filter(pk__in=reminders.unsigned_overdue().values("pk"))
+        if self.value() == "evidence":
+            return queryset.filter(pk__in=reminders.evidence_overdue().values("pk"))
+        return queryset
 
 
 def _upload_state(request, form_class) -> dict:
@@ -306,7 +326,12 @@ class EvidenceItemInline(ReadOnlyInline):
 @admin.register(FederationRequest)
 class FederationRequestAdmin(admin.ModelAdmin):
     list_display = ("reference", "organisation", "domain_list", "state", "channel", "created_at")
-    list_filter = ("state", "channel", ("created_at", admin.DateFieldListFilter))
+    list_filter = (
+        OverdueFilter,
+        "state",
+        "channel",
+        ("created_at", admin.DateFieldListFilter),
+    )
     search_fields = ("reference", "organisation__name", "organisation__ods_code", "domains__name")
     ordering = ("-created_at",)
     date_hierarchy = None
@@ -626,7 +651,29 @@ class FederationRequestAdmin(admin.ModelAdmin):
         )
 
     def changelist_view(self, request, extra_context=None):
-        extra_context = {**(extra_context or {}), "may_raise": may(request.user, "raise_on_behalf")}
+        extra_context = {
+            **(extra_context or {}),
+            "may_raise": may(request.user, "raise_on_behalf"),
+            # Overdue first: the count of each kind above the list, linking to its filter.
+            "overdue": [
+                (key, f"{count} {singular if count == 1 else plural}")
+                for key, singular, plural, count in (
+                    (
+                        "unsigned",
+                        "unsigned agreement",
+                        "unsigned agreements",
+                        reminders.unsigned_overdue().count(),
+                    ),
+                    (
+                        "evidence",
+                        "request waiting for evidence",
+                        "requests waiting for evidence",
+                        reminders.evidence_overdue().count(),
+                    ),
+                )
+                if count
+            ],
+        }
         return super().changelist_view(request, extra_context)
 
 

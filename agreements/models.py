@@ -54,6 +54,8 @@ class Agreement(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # Why rendering or sending stopped (a time-out, a lost permission); staff may ask again.
     failure = models.TextField(blank=True)
+    # Left unsigned past FPA_EXPIRY_DAYS: no longer the agreement on offer.
+    expired_at = models.DateTimeField(null=True, blank=True)
 
     signed_copy = models.FileField(upload_to=signed_copy_path, blank=True)
     signed_copy_sha256 = models.CharField(max_length=64, blank=True)

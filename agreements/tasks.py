@@ -8,7 +8,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from requests_app.errors import ActionRefused
 from requests_app.tasks import EMAIL_RETRY, EmailTask
 
-from . import emails, services
+from . import emails, reminders, services
 from .models import Agreement
 
 
@@ -63,3 +63,9 @@ def agreement_render(agreement_id: int) -> None:
 )
 def agreement_email(agreement_id: int) -> bool:
     return emails.send_agreement_email(agreement_id=agreement_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def agreement_reminders() -> dict:
+    """Beat, daily: reminders of unsigned agreements and missing evidence; expiry."""
+    return reminders.agreement_reminders()

@@ -23,6 +23,9 @@ SUBJECTS = {
     "signed": "We have received the signed agreement for {ref}",
     "evidence_returned": "Evidence needs more work for {ref}",
     "federated": "Your domains are federated with NHSmail ({ref})",
+    "fpa_reminder": "Reminder: the agreement for {ref} is waiting to be signed",
+    "evidence_reminder": "Reminder: evidence is still needed for {ref}",
+    "agreement_expired": "The agreement for {ref} has expired",
 }
 
 
@@ -31,10 +34,12 @@ def status_url(req: FederationRequest) -> str:
 
 
 def request_recipients(req: FederationRequest) -> list[str]:
-    """The requester and the SPOC, once each."""
+    """The requester, the SPOC and the signatory (when named), once each."""
     addresses = [req.requester_email]
-    spocs = req.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True)
-    addresses += [contact.email for contact in spocs]
+    named = req.contacts.filter(
+        role__in=(ContactRole.SPOC, ContactRole.SIGNATORY), removed_at__isnull=True
+    ).order_by("role")
+    addresses += [contact.email for contact in named]
     return list(dict.fromkeys(a.lower() for a in addresses if a))
 
 
@@ -71,6 +76,8 @@ def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
         "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         "domains": [d.display_name for d in req.domains.all()],
         "returned_items": req.evidence_items.filter(status="returned").select_related("criterion"),
+        "missing_evidence": req.missing_evidence(),
+        "expiry_days": settings.FPA_EXPIRY_DAYS,
     }
     message = EmailMessage(
         subject=one_line(SUBJECTS[kind].format(ref=req.reference)),

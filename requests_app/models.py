@@ -188,7 +188,9 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
 
     def has_rendered_agreement(self) -> bool:
         agreement = self.current_agreement
-        return bool(agreement and agreement.pdf and agreement.pdf_sha256)
+        return bool(
+            agreement and agreement.pdf and agreement.pdf_sha256 and not agreement.expired_at
+        )
 
     def has_signed_agreement(self) -> bool:
         agreement = self.current_agreement
@@ -237,6 +239,10 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     )
     def send_agreement(self):
         self.fpa_sent_at = timezone.now()
+
+    @transition(field=state, source=State.FPA_SENT, target=State.REVIEWED)
+    def expire_agreement(self):
+        """An FPA left unsigned too long: the request goes back for a fresh one."""
 
     @transition(
         field=state,

@@ -41,6 +41,7 @@ ACTION_PHRASES = {
     "federate": "federated",
     "reject": "rejected",
     "withdraw": "withdrawn",
+    "expire_agreement": "returned for a fresh agreement",
 }
 
 

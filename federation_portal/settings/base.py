@@ -161,6 +161,11 @@ CELERY_TASK_ROUTES = {
     "requests_app.tasks.run_domain_check": {"queue": "checks"},
 }
 CELERY_BEAT_SCHEDULE = {
+    # Daily: remind organisations of an unsigned FPA and outstanding evidence; expire old FPAs.
+    "agreement-reminders": {
+        "task": "agreements.tasks.agreement_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
     "outbox-dispatch": {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
@@ -184,6 +189,11 @@ SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=25)  # the STARTTLS probe's
 # Celery's soft time limit on one domain's checks; a domain still running then gets a time-out
 # result (the queries' own deadline, DNS_DOMAIN_DEADLINE, should come first).
 CHECKS_SOFT_TIME_LIMIT = env.int("CHECKS_SOFT_TIME_LIMIT", default=60)
+# Reminders (days after the FPA was sent, or after it was signed while evidence is missing), and
+# the age at which an unsigned FPA expires and the request goes back for a fresh one.
+FPA_REMINDER_DAYS = env.int("FPA_REMINDER_DAYS", default=7)
+EVIDENCE_REMINDER_DAYS = env.int("EVIDENCE_REMINDER_DAYS", default=7)
+FPA_EXPIRY_DAYS = env.int("FPA_EXPIRY_DAYS", default=30)
 # A check run still pending after this long is taken as lost: it no longer holds a review back.
 CHECK_RUN_LOST_MINUTES = env.int("CHECK_RUN_LOST_MINUTES", default=60)
 # A review needs a completed check run no older than this.
