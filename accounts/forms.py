@@ -1,5 +1,6 @@
 from django import forms
 
+from agreements.signing import ATTESTATIONS
 from requests_app.forms import SingleLineField
 from requests_app.services import ContactDetails
 
@@ -40,3 +41,33 @@ class ContactForm(forms.Form):
     def details(self) -> ContactDetails:
         data = self.cleaned_data
         return ContactDetails(data["name"], data["job_title"], data["email"], data["phone"])
+
+
+class SignForm(forms.Form):
+    """The signatory's signature on the issued FPA."""
+
+    name = SingleLineField(
+        label="Your full name", max_length=200, error_messages={"required": "Type your full name"}
+    )
+    job_title = SingleLineField(
+        label="Your job title", max_length=200, error_messages={"required": "Type your job title"}
+    )
+    director_confirmed = forms.BooleanField(
+        label="I hold a Director-level role in my organisation",
+        error_messages={"required": "The agreement must be signed at Director level"},
+    )
+    attest_read = forms.BooleanField(
+        label=ATTESTATIONS["read"], error_messages={"required": "Confirm you have read it"}
+    )
+    attest_authorised = forms.BooleanField(
+        label=ATTESTATIONS["authorised"],
+        error_messages={"required": "Confirm you are authorised to sign"},
+    )
+    attest_dcb1596 = forms.BooleanField(
+        label=ATTESTATIONS["dcb1596"],
+        error_messages={"required": "Confirm your organisation meets DCB1596"},
+    )
+    document_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def attestations(self) -> list[str]:
+        return [key for key in ATTESTATIONS if self.cleaned_data.get(f"attest_{key}")]

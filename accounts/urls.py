@@ -24,6 +24,12 @@ urlpatterns = [
     ),
     path("requests/<str:reference>/spoc/", views.spoc_change, name="spoc_change"),
     path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
+    path("requests/<str:reference>/sign/", views.sign_agreement, name="sign"),
+    path(
+        "requests/<str:reference>/agreement-signed.pdf",
+        views.signed_download,
+        name="signed_download",
+    ),
     path(
         "requests/<str:reference>/evidence/<int:criterion_id>/",
         views.evidence_upload,

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from agreements.forms import EvidenceUploadForm
 from agreements.models import EvidenceCriterion
 from agreements.services import evidence_submit
+from agreements.signing import agreement_sign, signing_available
 from agreements.upload_handlers import upload_too_large
 from requests_app import contacts, throttle
 from requests_app import selectors as request_selectors
@@ -23,7 +24,7 @@ from requests_app.views import NEXT_STEPS, private_page
 
 from . import selectors, services
 from .access import SESSION_EMAIL, contact_required, contact_sign_in
-from .forms import ContactForm, SignInForm
+from .forms import ContactForm, SignForm, SignInForm
 
 # A random value in a cookie of the browser that asked for a link; the link works only there.
 BROWSER_COOKIE = "fp_sign_in_browser"
@@ -149,6 +150,7 @@ def request_detail(request, reference):
             "pending_spoc_change": req.spoc_changes.filter(state="proposed").first(),
             "teams_setup": selectors.teams_setup_checklist(req),
             "evidence_open": req.state in (State.FPA_SENT, State.SIGNED),
+            "may_sign": req.state == State.FPA_SENT,
             "show_evidence": req.state
             in (State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED),
         },
@@ -188,6 +190,71 @@ def evidence_upload(request, reference, criterion_id):
         "upload_limit": settings.UPLOAD_MAX_BYTES,
     }
     return render(request, "accounts/evidence_upload.html", context)
+
+
+@contact_required
+def signed_download(request, reference):
+    """The signed copy (sealed when signed in the portal), for the organisation's contacts."""
+    req = _viewer_request_or_404(request, reference)
+    agreement = req.current_agreement
+    if agreement is None or not agreement.signed_copy:
+        raise Http404("No signed agreement yet.")
+    audit(
+        req,
+        None,
+        "file.downloaded",
+        message=f"Signed FPA (SHA-256 {agreement.signed_copy_sha256}) by a signed-in contact.",
+        actor_label=request.viewer.email,
+    )
+    return FileResponse(
+        agreement.signed_copy.open("rb"),
+        as_attachment=True,
+        filename=agreement.download_name.replace(".pdf", "-signed.pdf"),
+        content_type="application/pdf",
+    )
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def sign_agreement(request, reference):
+    """The signatory reads the FPA as issued and signs it; the sealed copy replaces paper."""
+    req = _viewer_request_or_404(request, reference)
+    agreement = req.current_agreement
+    refusal = ""
+    if ContactRole.SIGNATORY not in selectors.roles_on(request.viewer, req):
+        refusal = "Only the signatory named on the request can sign its agreement."
+    elif req.state != State.FPA_SENT or agreement is None or not agreement.sent_at:
+        refusal = "There is no agreement waiting for a signature on this request."
+    elif not signing_available():
+        refusal = (
+            "Signing in the portal is not available yet. Sign the agreement and email it to "
+            f"the NHSmail Feedback team at {settings.FEEDBACK_TEAM_EMAIL}."
+        )
+    if refusal:
+        context = {"req": req, "refusal": refusal}
+        return render(request, "accounts/sign.html", context, status=403)
+    form = SignForm(request.POST or None, initial={"document_sha256": agreement.pdf_sha256})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            agreement_sign(
+                request_id=req.pk,
+                actor_email=request.viewer.email,
+                name=data["name"],
+                job_title=data["job_title"],
+                director_confirmed=data["director_confirmed"],
+                attestations=form.attestations(),
+                shown_sha256=data["document_sha256"],
+                ip_address=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "You have signed the agreement. Thank you.")
+            return redirect("accounts:request", reference=req.reference)
+    context = {"req": req, "agreement": agreement, "form": form}
+    return render(request, "accounts/sign.html", context)
 
 
 @contact_required

@@ -75,3 +75,12 @@ class EvidenceUploadForm(UploadForm):
         label="Evidence file",
         error_messages={"required": "Choose the file to upload"},
     )
+
+
+class VerifyForm(UploadForm):
+    """Anyone's copy of a signed agreement, to check on the verify page."""
+
+    file = forms.FileField(
+        label="The signed agreement (PDF)",
+        error_messages={"required": "Choose the PDF to check"},
+    )

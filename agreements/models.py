@@ -142,3 +142,27 @@ class EvidenceItem(models.Model):
 
     def __str__(self):
         return f"{self.criterion} for {self.request}"
+
+
+class SignatureAct(models.Model):
+    """A signatory's signature given in the portal: who, how identified, from where, and the
+    SHA-256 of the exact PDF they were shown (it must be the issued FPA's)."""
+
+    agreement = models.OneToOneField(
+        Agreement, on_delete=models.PROTECT, related_name="signature_act"
+    )
+    signer_email = models.EmailField()
+    signer_name = models.CharField(max_length=200)
+    signer_job_title = models.CharField(max_length=200)
+    director_confirmed = models.BooleanField()
+    attestations = models.JSONField(default=list)
+    identified_by = models.CharField(max_length=200)
+    document_sha256 = models.CharField(max_length=64)
+    signed_at = models.DateTimeField(default=timezone.now)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+
+    def __str__(self):
+        return (
+            f"{self.signer_name} signed {self.agreement.request} at {self.signed_at:%Y-%m-%d %H:%M}"
+        )

@@ -7,6 +7,7 @@ admin.site.index_title = "Federation requests"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("agreements/", include("agreements.urls")),
     path("account/support/", include("support.urls")),
     path("account/", include("accounts.urls")),
     path("", include("requests_app.urls")),

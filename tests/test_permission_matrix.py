@@ -48,6 +48,10 @@ MATRIX = {
     "accounts:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "accounts:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
+    # The SPOC is not the signatory: signing is refused in words; the signed copy is theirs.
+    "accounts:sign": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
+    "accounts:signed_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "agreements:verify": [200] * 5,
     # Only contacts named in a signed agreement may raise one; the other organisation's is not.
     "support:list": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
     "support:new": [SIGN_IN, 200, 403, SIGN_IN, SIGN_IN],
@@ -88,6 +92,7 @@ def world():
         pdf_sha256=hashlib.sha256(content).hexdigest(),
         rendered_at=timezone.now(),
         sent_at=timezone.now(),
+        signed_copy=ContentFile(b"%PDF-1.4 signed", name="signed.pdf"),
     )
     other = FederationRequestFactory()
     former = Contact.objects.create(
@@ -147,6 +152,8 @@ def url_for(name: str, world) -> str:
         "accounts:spoc_change": [req.reference],
         "accounts:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
         "accounts:teams_setup": [req.reference],
+        "accounts:sign": [req.reference],
+        "accounts:signed_download": [req.reference],
         "support:detail": [world["support"].reference],
     }
     return reverse(name, args=arguments.get(name, []))

@@ -125,6 +125,7 @@ REQUESTS_PER_EMAIL_PER_DAY = env.int("REQUESTS_PER_EMAIL_PER_DAY", default=5)
 SIGN_IN_LINK_MINUTES = env.int("SIGN_IN_LINK_MINUTES", default=10)
 SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR = env.int("SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR", default=5)
 SIGN_IN_POSTS_PER_IP_PER_HOUR = env.int("SIGN_IN_POSTS_PER_IP_PER_HOUR", default=20)
+VERIFY_POSTS_PER_HOUR = env.int("VERIFY_POSTS_PER_HOUR", default=30)  # the public verify page
 
 SESSION_COOKIE_HTTPONLY = True
 # Sessions (staff and contacts) end after this long without a request.
@@ -189,6 +190,11 @@ SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=25)  # the STARTTLS probe's
 # Celery's soft time limit on one domain's checks; a domain still running then gets a time-out
 # result (the queries' own deadline, DNS_DOMAIN_DEADLINE, should come first).
 CHECKS_SOFT_TIME_LIMIT = env.int("CHECKS_SOFT_TIME_LIMIT", default=60)
+# The portal's seal on agreements signed in it (PEM files; empty: signing in the portal is off).
+SEAL_KEY_FILE = env("SEAL_KEY_FILE", default="")
+SEAL_CERT_FILE = env("SEAL_CERT_FILE", default="")
+SEAL_CHAIN_FILES = env.list("SEAL_CHAIN_FILES", default=[])
+SEAL_TRUST_ROOT_FILES = env.list("SEAL_TRUST_ROOT_FILES", default=[])
 # Reminders (days after the FPA was sent, or after it was signed while evidence is missing), and
 # the age at which an unsigned FPA expires and the request goes back for a fresh one.
 FPA_REMINDER_DAYS = env.int("FPA_REMINDER_DAYS", default=7)

@@ -1,0 +1,171 @@
+"""The signatory signs the issued FPA in the portal; the sealed copy verifies on the public
+page, a tampered one does not."""
+
+import hashlib
+import subprocess
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements import sealing
+from agreements.models import Agreement, SignatureAct
+from agreements.services import agreement_render
+from requests_app.models import AuditEvent, Contact, ContactRole, State
+from tests.accounts.helpers import sign_in
+from tests.agreements.seal_ca import make_seal_ca, use_seal
+from tests.factories import AgreementFactory, FederationRequestFactory
+
+pytestmark = pytest.mark.django_db
+
+SIGNATORY = "dana.director@harbourside.example"
+
+
+@pytest.fixture(scope="session")
+def seal_paths(tmp_path_factory):
+    return make_seal_ca(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture
+def req(settings, seal_paths, feedback_user):
+    use_seal(settings, seal_paths)
+    req = FederationRequestFactory(state=State.FPA_SENT, organisation__name="Harbourside Health")
+    agreement = AgreementFactory(request=req, requested_by=feedback_user)
+    agreement_render(agreement_id=agreement.pk)  # the real FPA, rendered by WeasyPrint
+    Agreement.objects.filter(pk=agreement.pk).update(sent_at=timezone.now())
+    Contact.objects.create(
+        request=req,
+        role=ContactRole.SIGNATORY,
+        name="Dana Director",
+        job_title="Director of Digital",
+        email=SIGNATORY,
+    )
+    return req
+
+
+@pytest.fixture
+def signatory(client, req):
+    sign_in(client, SIGNATORY)
+    return client
+
+
+def sign_form(req, **overrides):
+    return {
+        "name": "Dana Director",
+        "job_title": "Director of Digital",
+        "director_confirmed": "on",
+        "attest_read": "on",
+        "attest_authorised": "on",
+        "attest_dcb1596": "on",
+        "document_sha256": req.current_agreement.pdf_sha256,
+        **overrides,
+    }
+
+
+def pdf_text(content: bytes) -> str:
+    return subprocess.run(
+        ["pdftotext", "-", "-"], input=content, capture_output=True, check=True
+    ).stdout.decode()
+
+
+def test_the_signatory_signs_the_exact_pdf_issued_and_gets_a_sealed_copy(signatory, req):
+    url = reverse("accounts:sign", args=[req.reference])
+    page = signatory.get(url).content.decode()
+    issued_sha = req.current_agreement.pdf_sha256
+    assert f'<code id="issued-sha256">{issued_sha}</code>' in page
+
+    response = signatory.post(url, sign_form(req), HTTP_USER_AGENT="Test browser 1.0")
+
+    assert response["Location"] == reverse("accounts:request", args=[req.reference])
+    req.refresh_from_db()
+    assert req.state == State.SIGNED
+    act = SignatureAct.objects.get()
+    assert (act.signer_email, act.document_sha256) == (SIGNATORY, issued_sha)
+    assert (act.ip_address, act.user_agent) == ("127.0.0.1", "Test browser 1.0")
+    assert len(act.attestations) == 3 and "DCB1596" in act.attestations[2]
+    agreement = req.current_agreement
+    with agreement.signed_copy.open("rb") as handle:
+        sealed = handle.read()
+    assert hashlib.sha256(sealed).hexdigest() == agreement.signed_copy_sha256
+    assert sealing.verify(sealed).genuine
+    text = pdf_text(sealed)
+    assert "Certificate of completion" in text and "Dana Director" in text
+    assert issued_sha in text.replace("\n", "")
+    event = AuditEvent.objects.get(request=req, action="request.signed")
+    assert event.actor_label == SIGNATORY and issued_sha in event.message
+    download = signatory.get(reverse("accounts:signed_download", args=[req.reference]))
+    assert b"".join(download.streaming_content) == sealed
+
+
+def test_a_different_document_hash_is_refused_and_nothing_moves(signatory, req):
+    other = "0" * 64
+    response = signatory.post(
+        reverse("accounts:sign", args=[req.reference]), sign_form(req, document_sha256=other)
+    )
+
+    assert "not the one issued" in response.content.decode()
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
+    assert not SignatureAct.objects.exists()
+    assert AuditEvent.objects.filter(request=req, action="agreement.sign_refused").exists()
+
+
+def test_only_the_signatory_may_sign(client, req):
+    sign_in(client, req.contacts.get(role=ContactRole.SPOC).email)
+    response = client.post(reverse("accounts:sign", args=[req.reference]), sign_form(req))
+    assert response.status_code == 403
+    assert "Only the signatory named on the request" in response.content.decode()
+    assert not SignatureAct.objects.exists()
+
+
+def test_every_statement_must_be_confirmed(signatory, req):
+    response = signatory.post(
+        reverse("accounts:sign", args=[req.reference]),
+        sign_form(req, director_confirmed="", attest_dcb1596=""),
+    )
+    page = response.content.decode()
+    assert "The agreement must be signed at Director level" in page
+    assert "Confirm your organisation meets DCB1596" in page
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
+
+
+def test_without_a_seal_certificate_signing_in_the_portal_is_off(signatory, req, settings):
+    settings.SEAL_KEY_FILE = ""
+    response = signatory.get(reverse("accounts:sign", args=[req.reference]))
+    assert response.status_code == 403
+    assert "Signing in the portal is not available yet" in response.content.decode()
+
+
+def verify_page(content: bytes) -> str:
+    response = Client().post(
+        reverse("agreements:verify"), {"file": SimpleUploadedFile("fpa.pdf", content)}
+    )
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_the_verify_page_on_a_genuine_a_tampered_and_a_foreign_pdf(signatory, req):
+    signatory.post(reverse("accounts:sign", args=[req.reference]), sign_form(req))
+    with req.current_agreement.signed_copy.open("rb") as handle:
+        sealed = handle.read()
+
+    genuine = verify_page(sealed)
+    assert "Genuine and unaltered" in genuine
+    assert "Harbourside Health" in genuine and req.reference in genuine
+    assert (
+        '<dd class="nhsuk-summary-list__value" id="request-state">Agreement signed</dd>' in genuine
+    )
+
+    tampered = bytearray(sealed)
+    position = tampered.index(b"/MediaBox") + 12
+    tampered[position] = ord("7") if tampered[position] != ord("7") else ord("8")
+    altered = verify_page(bytes(tampered))
+    assert "Not a genuine, unaltered agreement" in altered and "altered" in altered
+    assert "Harbourside Health" not in altered
+
+    with req.current_agreement.pdf.open("rb") as handle:
+        foreign = verify_page(handle.read())  # the unsigned FPA: no seal
+    assert "not sealed by this portal" in foreign
