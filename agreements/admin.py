@@ -229,6 +229,7 @@ class AgreementInline(ReadOnlyInline):
         "signatory_job_title",
         "signed_on",
         "received_at",
+        "signature_check",
         "failure",
     )
     readonly_fields = fields

@@ -56,6 +56,11 @@ class SignatureForm(UploadForm):
         label="I have checked that the signatory holds a Director-level role",
         error_messages={"required": "The agreement must be signed at Director level."},
     )
+    matches_issued = forms.BooleanField(
+        label="I have compared the signed copy with the agreement as issued: it is the same "
+        "agreement, unchanged",
+        error_messages={"required": "Compare the signed copy with the issued agreement first."},
+    )
 
 
 class EvidenceForm(UploadForm):

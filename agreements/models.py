@@ -56,6 +56,8 @@ class Agreement(models.Model):
     failure = models.TextField(blank=True)
     # Left unsigned past FPA_EXPIRY_DAYS: no longer the agreement on offer.
     expired_at = models.DateTimeField(null=True, blank=True)
+    # A copy signed outside the portal: what its PDF signatures say (agreements.sealing).
+    signature_check = models.TextField(blank=True)
 
     signed_copy = models.FileField(upload_to=signed_copy_path, blank=True)
     signed_copy_sha256 = models.CharField(max_length=64, blank=True)

@@ -101,7 +101,9 @@ def verify(pdf: bytes) -> Verification:
     ours = load_cert_from_pemder(settings.SEAL_CERT_FILE)
     roots = [load_cert_from_pemder(path) for path in settings.SEAL_TRUST_ROOT_FILES] or [ours]
     try:
-        status = validate_pdf_signature(seals[-1], ValidationContext(trust_roots=roots))
+        status = validate_pdf_signature(
+            seals[-1], ValidationContext(trust_roots=roots, allow_fetching=False)
+        )
     except Exception:  # noqa: BLE001 (a damaged signature is an altered file)
         return Verification(False, "This PDF has been altered since the portal sealed it.", digest)
     by_us = status.signing_cert.sha256 == ours.sha256
@@ -113,3 +115,33 @@ def verify(pdf: bytes) -> Verification:
             False, "This PDF has been changed after the portal sealed it (pages added).", digest
         )
     return Verification(True, "This is a genuine agreement sealed by this portal.", digest)
+
+
+def describe_signatures(pdf: bytes) -> str:
+    """What the PDF signatures in a copy signed outside the portal say, for the reviewer.
+    Checked offline: no certificate revocation lists or OCSP are fetched."""
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    try:
+        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
+    except Exception:  # noqa: BLE001 (unreadable signatures are reported, not fatal)
+        return "The PDF's signatures could not be read."
+    if not signatures:
+        return "No PDF signatures: signed on paper or as an image."
+    found = []
+    for signature in signatures:
+        try:
+            status = validate_pdf_signature(signature, ValidationContext(allow_fetching=False))
+        except Exception as error:  # noqa: BLE001
+            found.append(f"{signature.field_name}: could not be checked ({type(error).__name__})")
+            continue
+        found.append(
+            f"{status.signing_cert.subject.human_friendly}: "
+            f"{'intact' if status.intact else 'ALTERED after signing'}, "
+            f"{'valid' if status.valid else 'not valid'}, "
+            f"{'from a trusted authority' if status.trusted else 'not from a trusted authority'}, "
+            f"covers {status.coverage.name.lower().replace('_', ' ')}"
+        )
+    return f"{len(found)} PDF signature{'s' if len(found) != 1 else ''}: " + "; ".join(found)

@@ -15,6 +15,7 @@ from requests_app.services import apply_transition, lock_request, queue_request_
 
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from .pdf import render_agreement_pdf, sha256_hex
+from .sealing import describe_signatures
 from .uploads import PDF_ONLY, PDF_OR_IMAGE, read_pdf_upload, read_upload
 
 RENDER_TASK = "agreements.tasks.agreement_render"
@@ -122,12 +123,19 @@ def request_record_signature(
     signatory_job_title: str,
     signed_on,
     signatory_is_director: bool,
+    matches_issued: bool = False,
     signatory_email: str = "",
 ):
     """fpa_sent -> signed: the returned, signed copy and who signed it (with an email address,
     the signatory becomes one of the request's contacts)."""
     ensure_may(actor, "record_signature")
+    if not matches_issued:
+        raise ActionRefused(
+            "Compare the signed copy with the agreement as issued, and confirm it is the same, "
+            "before marking it signed."
+        )
     content, digest = read_pdf_upload(signed_copy, what="signed agreement")
+    signature_check = describe_signatures(content)
     with transaction.atomic():
         req = lock_request(request_id)
         agreement = req.current_agreement
@@ -143,6 +151,7 @@ def request_record_signature(
             agreement.signatory_is_director = signatory_is_director
             agreement.signed_on = signed_on
             agreement.received_at = timezone.now()
+            agreement.signature_check = signature_check
             agreement.save()
             apply_transition(
                 req,
@@ -150,7 +159,8 @@ def request_record_signature(
                 "record_signature",
                 "request.signed",
                 message=f"Signed by {agreement.signatory_name}, {agreement.signatory_job_title}"
-                f", on {signed_on:%d %B %Y}. Signed copy SHA-256 {digest}.",
+                f", on {signed_on:%d %B %Y}. Signed copy SHA-256 {digest}. Compared with the "
+                f"issued agreement. {signature_check}",
             )
             if signatory_email:
                 _name_signatory(req, agreement, signatory_email, actor)

@@ -152,6 +152,7 @@ def signature_form() -> dict:
         "signatory_job_title": "Director of Digital",
         "signed_on": "2026-02-14",
         "signatory_is_director": "on",
+        "matches_issued": "on",
     }
 
 
@@ -295,6 +296,7 @@ ACTION_FORMS = [
             "signatory_email",
             "signed_on",
             "signatory_is_director",
+            "matches_issued",
         ],
         "Record the signed agreement",
     ),

@@ -92,6 +92,7 @@ def signature(**overrides) -> dict:
         "signatory_job_title": " Director of Digital ",
         "signed_on": SIGNED_ON,
         "signatory_is_director": True,
+        "matches_issued": True,
     }
     values.update(overrides)
     return values

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from agreements import sealing
 from agreements.models import Agreement, SignatureAct
-from agreements.services import agreement_render
+from agreements.services import agreement_render, request_record_signature
+from requests_app.errors import ActionRefused
 from requests_app.models import AuditEvent, Contact, ContactRole, State
 from tests.accounts.helpers import sign_in
 from tests.agreements.seal_ca import make_seal_ca, use_seal
@@ -169,3 +170,39 @@ def test_the_verify_page_on_a_genuine_a_tampered_and_a_foreign_pdf(signatory, re
     with req.current_agreement.pdf.open("rb") as handle:
         foreign = verify_page(handle.read())  # the unsigned FPA: no seal
     assert "not sealed by this portal" in foreign
+
+
+def test_a_copy_signed_elsewhere_needs_the_comparison_and_its_signatures_are_checked(
+    req, feedback_user, seal_paths
+):
+    with req.current_agreement.pdf.open("rb") as handle:
+        issued = handle.read()
+    signed_elsewhere = sealing.seal(issued, reason="Signed with a desktop signing tool")
+    details = {
+        "signatory_name": "Dana Director",
+        "signatory_job_title": "Director of Digital",
+        "signed_on": timezone.localdate(),
+        "signatory_is_director": True,
+    }
+
+    with pytest.raises(ActionRefused, match="Compare the signed copy"):
+        request_record_signature(
+            request_id=req.pk,
+            actor=feedback_user,
+            signed_copy=SimpleUploadedFile("signed.pdf", signed_elsewhere),
+            **details,
+        )
+    request_record_signature(
+        request_id=req.pk,
+        actor=feedback_user,
+        signed_copy=SimpleUploadedFile("signed.pdf", signed_elsewhere),
+        matches_issued=True,
+        **details,
+    )
+
+    check = req.current_agreement.signature_check
+    assert check.startswith("1 PDF signature: ")
+    assert "Test portal seal" in check and "intact, valid" in check
+    assert "not from a trusted authority" in check  # the test CA is nobody's root
+    req.refresh_from_db()
+    assert req.state == State.SIGNED

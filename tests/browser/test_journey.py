@@ -281,6 +281,7 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     page.get_by_label("Signatory's job title").fill("Director of Digital")
     page.get_by_label("Signed on").fill(timezone.localdate().isoformat())
     page.get_by_label("I have checked that the signatory holds a Director-level role").check()
+    page.get_by_label("I have compared the signed copy with the agreement as issued").check()
     page.get_by_role("button", name="Record the signed agreement").click()
     expect_success(page, f"{reference} is signed.")
     expect_state(page, "Agreement signed")
