@@ -8,6 +8,7 @@ without them the portal cannot seal, and signing in the portal says so.
 import hashlib
 import io
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -20,7 +21,8 @@ class SealingUnavailable(Exception):
 
 
 def sealing_configured() -> bool:
-    return bool(settings.SEAL_KEY_FILE and settings.SEAL_CERT_FILE)
+    files = (settings.SEAL_KEY_FILE, settings.SEAL_CERT_FILE)
+    return all(path and Path(path).is_file() for path in files)
 
 
 def certificate_pages(agreement, act) -> bytes:

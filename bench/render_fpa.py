@@ -28,7 +28,7 @@ def main() -> None:
 
     scratch = tempfile.TemporaryDirectory(prefix="fpa-bench-")
     sys.path.insert(0, str(ROOT))
-    from tests.agreements.seal_ca import make_seal_ca
+    from agreements.dev_seal import make_seal_ca
 
     seal_files = make_seal_ca(Path(scratch.name) / "seal", label="Bench")
     os.environ.update(

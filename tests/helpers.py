@@ -67,3 +67,11 @@ def authenticator_code(device) -> str:
     """The code a TOTP device's authenticator app shows now."""
     value = totp(device.bin_key, step=device.step, t0=device.t0, digits=device.digits)
     return f"{value:0{device.digits}d}"
+
+
+def use_seal(settings, paths: dict[str, str]) -> None:
+    """Seal with the certificate at paths (agreements.dev_seal.make_seal_ca), trusting its CA."""
+    settings.SEAL_KEY_FILE = paths["key"]
+    settings.SEAL_CERT_FILE = paths["cert"]
+    settings.SEAL_CHAIN_FILES = [paths["ca"]]
+    settings.SEAL_TRUST_ROOT_FILES = [paths["ca"]]

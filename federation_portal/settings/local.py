@@ -1,7 +1,7 @@
 """Local default: SQLite, console email, Celery on an embedded SQLite broker. No services."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, env
+from .base import BASE_DIR, CELERY_BEAT_SCHEDULE, env
 
 DEBUG = env.bool("DEBUG", default=True)
 SECRET_KEY = env("SECRET_KEY", default="local-development-only-not-secret")
@@ -15,5 +15,13 @@ CELERY_BROKER_URL = env(
 )
 CELERY_BROKER_TRANSPORT_OPTIONS = {}
 CELERY_BEAT_SCHEDULE = {
+    **CELERY_BEAT_SCHEDULE,
     "outbox-dispatch": {"task": "requests_app.tasks.outbox_dispatch", "schedule": 5.0},
 }
+# Signing in the portal seals with a development certificate (manage.py make_dev_seal, run by
+# scripts/run); verify trusts its throwaway CA.
+_DEV_SEAL = BASE_DIR / "var" / "dev-seal"
+SEAL_KEY_FILE = env("SEAL_KEY_FILE", default=str(_DEV_SEAL / "seal.key"))
+SEAL_CERT_FILE = env("SEAL_CERT_FILE", default=str(_DEV_SEAL / "seal.pem"))
+SEAL_CHAIN_FILES = env.list("SEAL_CHAIN_FILES", default=[str(_DEV_SEAL / "ca.pem")])
+SEAL_TRUST_ROOT_FILES = env.list("SEAL_TRUST_ROOT_FILES", default=[str(_DEV_SEAL / "ca.pem")])

@@ -6,7 +6,8 @@ import pytest
 from pypdf import PdfWriter
 
 from agreements import sealing
-from tests.agreements.seal_ca import make_seal_ca, use_seal
+from agreements.dev_seal import make_seal_ca
+from tests.helpers import use_seal
 
 
 @pytest.fixture(scope="session")

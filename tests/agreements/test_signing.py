@@ -11,13 +11,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements import sealing
+from agreements.dev_seal import make_seal_ca
 from agreements.models import Agreement, SignatureAct
 from agreements.services import agreement_render, request_record_signature
 from requests_app.errors import ActionRefused
 from requests_app.models import AuditEvent, Contact, ContactRole, State
 from tests.accounts.helpers import sign_in
-from tests.agreements.seal_ca import make_seal_ca, use_seal
 from tests.factories import AgreementFactory, FederationRequestFactory
+from tests.helpers import use_seal
 
 pytestmark = pytest.mark.django_db
 

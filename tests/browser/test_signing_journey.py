@@ -8,12 +8,13 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from agreements.dev_seal import make_seal_ca
 from agreements.models import Agreement
 from agreements.services import agreement_render
 from requests_app.models import Contact, ContactRole, State
-from tests.agreements.seal_ca import make_seal_ca, use_seal
 from tests.conftest import sent_mail, wait_for
 from tests.factories import AgreementFactory, FederationRequestFactory
+from tests.helpers import use_seal
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,4 +1,6 @@
-"""A certificate authority made by the tests, and the portal's seal certificate it issues."""
+"""A throwaway certificate authority and the seal certificate it issues: for the local run
+(manage.py make_dev_seal), the tests and the benchmark. Never for production, whose seal
+certificate comes from a real authority through SEAL_KEY_FILE and SEAL_CERT_FILE."""
 
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -95,10 +97,3 @@ def make_seal_ca(directory: Path, label: str = "Test") -> dict[str, str]:
         )
     )
     return {name: str(path) for name, path in paths.items()}
-
-
-def use_seal(settings, paths: dict[str, str]) -> None:
-    settings.SEAL_KEY_FILE = paths["key"]
-    settings.SEAL_CERT_FILE = paths["cert"]
-    settings.SEAL_CHAIN_FILES = [paths["ca"]]
-    settings.SEAL_TRUST_ROOT_FILES = [paths["ca"]]
