@@ -71,3 +71,19 @@ class SignForm(forms.Form):
 
     def attestations(self) -> list[str]:
         return [key for key in ATTESTATIONS if self.cleaned_data.get(f"attest_{key}")]
+
+
+class NewContactForm(ContactForm):
+    """Adding someone: a technical contact, or the Director-level signatory of the agreement."""
+
+    role = forms.ChoiceField(
+        label="Their role",
+        choices=[
+            ("technical", "Technical contact"),
+            ("signatory", "Signatory (Director level): signs the agreement in the portal"),
+        ],
+        initial="technical",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Choose their role"},
+    )
+    field_order = ["role", "name", "job_title", "email", "phone"]

@@ -24,7 +24,7 @@ from requests_app.views import NEXT_STEPS, private_page
 
 from . import selectors, services
 from .access import SESSION_EMAIL, contact_required, contact_sign_in
-from .forms import ContactForm, SignForm, SignInForm
+from .forms import ContactForm, NewContactForm, SignForm, SignInForm
 
 # A random value in a cookie of the browser that asked for a link; the link works only there.
 BROWSER_COOKIE = "fp_sign_in_browser"
@@ -289,7 +289,9 @@ def _technical_contact_or_404(req, contact_id):
     return contact
 
 
-def _contact_form_page(request, req, *, title, button, act, roles, initial=None, contact=None):
+def _contact_form_page(
+    request, req, *, title, button, act, roles, initial=None, contact=None, form_class=ContactForm
+):
     """GET shows the form; a valid POST calls act(details) and returns to the request page.
 
     A contact without one of roles on the request is told who may make the change.
@@ -300,10 +302,10 @@ def _contact_form_page(request, req, *, title, button, act, roles, initial=None,
         sentence += "Feedback team, if it needs making."
         context = {"req": req, "title": title, "refusal": sentence}
         return render(request, "accounts/contact_form.html", context, status=403)
-    form = ContactForm(request.POST) if request.method == "POST" else ContactForm(initial=initial)
+    form = form_class(request.POST) if request.method == "POST" else form_class(initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
-            act(form.details())
+            act(form)
         except ActionRefused as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -319,11 +321,15 @@ def contact_add(request, reference):
     return _contact_form_page(
         request,
         req,
-        title="Add a technical contact",
+        title="Add a contact",
         button="Add the contact",
         roles={ContactRole.SPOC},
-        act=lambda details: contacts.contact_add(
-            request_id=req.pk, actor_email=request.viewer.email, details=details
+        form_class=NewContactForm,
+        act=lambda form: contacts.contact_add(
+            request_id=req.pk,
+            actor_email=request.viewer.email,
+            details=form.details(),
+            role=form.cleaned_data["role"],
         ),
     )
 
@@ -341,11 +347,11 @@ def contact_edit(request, reference, contact_id):
         roles={ContactRole.SPOC},
         initial={f: getattr(contact, f) for f in ("name", "job_title", "email", "phone")},
         contact=contact,
-        act=lambda details: contacts.contact_change(
+        act=lambda form: contacts.contact_change(
             request_id=req.pk,
             contact_id=contact.pk,
             actor_email=request.viewer.email,
-            details=details,
+            details=form.details(),
         ),
     )
 
@@ -381,8 +387,8 @@ def spoc_change(request, reference):
         title="Propose a new SPOC",
         button="Propose the new SPOC",
         roles={ContactRole.SPOC, ContactRole.SIGNATORY},
-        act=lambda details: contacts.spoc_change_propose(
-            request_id=req.pk, actor_email=request.viewer.email, details=details
+        act=lambda form: contacts.spoc_change_propose(
+            request_id=req.pk, actor_email=request.viewer.email, details=form.details()
         ),
     )
 

@@ -67,23 +67,45 @@ def _describe(contact) -> str:
     return f"{contact.name} ({contact.job_title}) <{contact.email}>{phone}"
 
 
-def contact_add(*, request_id: int, actor_email: str, details) -> Contact:
-    """The SPOC adds a technical contact (details: services.ContactDetails)."""
+def contact_add(
+    *, request_id: int, actor_email: str, details, role: str = ContactRole.TECHNICAL
+) -> Contact:
+    """The SPOC adds a technical contact, or names the signatory (replacing any earlier one:
+    the agreement has one Director-level signatory)."""
+    if role not in (ContactRole.TECHNICAL, ContactRole.SIGNATORY):
+        raise ActionRefused("Choose whether they are a technical contact or the signatory.")
     with transaction.atomic():
         req = _lock_for_contacts(request_id, actor_email, roles={ContactRole.SPOC})
-        if req.contacts.filter(
-            email__iexact=details.email, role=ContactRole.TECHNICAL, removed_at__isnull=True
-        ).exists():
-            raise ActionRefused(f"{details.email} is already a technical contact of this request.")
+        current = req.contacts.filter(role=role, removed_at__isnull=True)
+        if current.filter(email__iexact=details.email).exists():
+            label = ContactRole(role).label.lower()
+            raise ActionRefused(f"{details.email} is already the request's {label}.")
+        if role == ContactRole.SIGNATORY:
+            for earlier in current:
+                earlier.removed_at = timezone.now()
+                earlier.save(update_fields=["removed_at"])
+                audit(
+                    req,
+                    None,
+                    "contact.removed",
+                    message=_describe(earlier),
+                    actor_label=actor_email,
+                )
         contact = Contact.objects.create(
             request=req,
-            role=ContactRole.TECHNICAL,
+            role=role,
             name=details.name,
             job_title=details.job_title,
             email=details.email.lower(),
             phone=details.phone,
         )
-        audit(req, None, "contact.added", message=_describe(contact), actor_label=actor_email)
+        audit(
+            req,
+            None,
+            "contact.added",
+            message=f"{contact.get_role_display()}: {_describe(contact)}",
+            actor_label=actor_email,
+        )
     return contact
 
 

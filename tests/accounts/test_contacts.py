@@ -24,6 +24,7 @@ from tests.factories import FederationRequestFactory
 pytestmark = pytest.mark.django_db
 
 NEW_TECH = {
+    "role": "technical",
     "name": "Nia New",
     "job_title": "Teams Engineer",
     "email": "nia@partner.example",
@@ -202,3 +203,17 @@ def test_a_change_proposed_before_the_request_closed_cannot_be_confirmed(client,
     with pytest.raises(ActionRefused, match="can no longer be changed"):
         spoc_change_confirm(change_id=SpocChange.objects.get().pk, actor=feedback_user)
     assert spoc(req).email != "pat@partner.example"
+
+
+def test_the_spoc_names_the_signatory_and_a_new_one_replaces_the_old(as_spoc, req):
+    dana = req.contacts.get(role=ContactRole.SIGNATORY)
+    as_spoc.post(
+        page(req, "contact_add"),
+        {**NEW_TECH, "role": "signatory", "name": "Nia Director", "job_title": "Director"},
+    )
+
+    current = req.contacts.get(role=ContactRole.SIGNATORY, removed_at__isnull=True)
+    assert (current.name, current.email) == ("Nia Director", "nia@partner.example")
+    assert req.contacts.get(pk=dana.pk).removed_at is not None
+    added = AuditEvent.objects.get(request=req, action="contact.added")
+    assert added.message.startswith("Signatory: Nia Director")
