@@ -67,7 +67,14 @@ class SignForm(forms.Form):
         label=ATTESTATIONS["dcb1596"],
         error_messages={"required": "Confirm your organisation meets DCB1596"},
     )
-    document_sha256 = forms.CharField(widget=forms.HiddenInput, max_length=64)
+    document_sha256 = forms.RegexField(
+        regex=r"^[0-9a-f]{64}$",
+        widget=forms.HiddenInput,
+        error_messages={
+            "invalid": "The page was damaged in transit. Reload it and sign again.",
+            "required": "The page was damaged in transit. Reload it and sign again.",
+        },
+    )
 
     def attestations(self) -> list[str]:
         return [key for key in ATTESTATIONS if self.cleaned_data.get(f"attest_{key}")]

@@ -207,10 +207,17 @@ def _inspect_image(content: bytes, kind: str) -> Inspection:
 
 
 def main() -> None:
-    """The child process: bytes on stdin, allowed kinds as arguments, a JSON verdict out."""
+    """The child process: memory and CPU limits then allowed kinds as arguments, the bytes on
+    stdin, a JSON verdict out. It limits itself first, before it reads a byte of the file
+    (setting limits from the parent's preexec_fn is unsafe in a threaded server)."""
+    import resource
+
+    memory, cpu, *kinds = sys.argv[1:]
+    resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
+    resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu)))
     content = sys.stdin.buffer.read()
     try:
-        result = {"ok": True, **asdict(inspect_upload(content, frozenset(sys.argv[1:])))}
+        result = {"ok": True, **asdict(inspect_upload(content, frozenset(kinds)))}
     except Refused as refusal:
         result = {"ok": False, "reason": str(refusal)}
     sys.stdout.write(json.dumps(result))

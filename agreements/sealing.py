@@ -108,10 +108,13 @@ def verify(pdf: bytes) -> Verification:
         )
     except Exception:  # noqa: BLE001 (a damaged signature is an altered file)
         return Verification(False, "This PDF has been altered since the portal sealed it.", digest)
-    by_us = status.signing_cert.sha256 == ours.sha256
-    whole = status.coverage.name == "ENTIRE_FILE"
-    if not (status.intact and status.valid and by_us):
+    if not (status.intact and status.valid):
         return Verification(False, "This PDF has been altered since the portal sealed it.", digest)
+    # Ours: the portal's name, from an authority it trusts, so a renewed seal certificate still
+    # verifies copies sealed before the renewal.
+    if not (status.trusted and status.signing_cert.subject == ours.subject):
+        return Verification(False, "This PDF was not sealed by this portal.", digest)
+    whole = status.coverage.name == "ENTIRE_FILE"
     if not whole:
         return Verification(
             False, "This PDF has been changed after the portal sealed it (pages added).", digest

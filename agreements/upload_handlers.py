@@ -15,8 +15,13 @@ def too_large_message() -> str:
 class SizeLimitUploadHandler(FileUploadHandler):
     """First of the upload handlers: passes chunks on until a file grows past the limit."""
 
+    def __init__(self, request=None):
+        super().__init__(request)
+        self.received = 0  # across every file of the request
+
     def receive_data_chunk(self, raw_data, start):
-        if start + len(raw_data) > settings.UPLOAD_MAX_BYTES:
+        self.received += len(raw_data)
+        if self.received > settings.UPLOAD_MAX_BYTES:
             setattr(self.request, TOO_LARGE_ATTRIBUTE, True)
             raise StopUpload(connection_reset=True)
         return raw_data

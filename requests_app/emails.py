@@ -75,7 +75,10 @@ def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
         "status_url": status_url(req),
         "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         "domains": [d.display_name for d in req.domains.all()],
-        "returned_items": req.evidence_items.filter(status="returned").select_related("criterion"),
+        # Returned items not since replaced by a newer upload for the same criterion.
+        "returned_items": req.evidence_items.filter(status="returned")
+        .exclude(criterion__in=req.evidence_items.exclude(status="returned").values("criterion"))
+        .select_related("criterion"),
         "missing_evidence": req.missing_evidence(),
         "expiry_days": settings.FPA_EXPIRY_DAYS,
     }

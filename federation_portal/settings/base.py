@@ -101,6 +101,7 @@ STORAGES = {
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", default=10 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = 2  # every form takes one file
 # The size limit first, so an oversized upload stops being read at UPLOAD_MAX_BYTES.
 FILE_UPLOAD_HANDLERS = [
     "agreements.upload_handlers.SizeLimitUploadHandler",

@@ -207,3 +207,13 @@ def test_a_copy_signed_elsewhere_needs_the_comparison_and_its_signatures_are_che
     assert "not from a trusted authority" in check  # the test CA is nobody's root
     req.refresh_from_db()
     assert req.state == State.SIGNED
+
+
+def test_a_mangled_fingerprint_is_an_error_not_a_crash(signatory, req):
+    response = signatory.post(
+        reverse("accounts:sign", args=[req.reference]), sign_form(req, document_sha256="é" * 64)
+    )
+    assert response.status_code == 200
+    assert "The page was damaged in transit" in response.content.decode()
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
