@@ -199,18 +199,23 @@ def signed_download(request, reference):
     agreement = req.current_agreement
     if agreement is None or not agreement.signed_copy:
         raise Http404("No signed agreement yet.")
+    name = agreement.download_name.replace(".pdf", "-signed.pdf")
+    return _pdf_download(
+        request, req, agreement.signed_copy, name, "Signed FPA", agreement.signed_copy_sha256
+    )
+
+
+def _pdf_download(request, req, field_file, filename: str, what: str, digest: str):
+    """A stored PDF as an attachment, its download in the audit log with its SHA-256."""
     audit(
         req,
         None,
         "file.downloaded",
-        message=f"Signed FPA (SHA-256 {agreement.signed_copy_sha256}) by a signed-in contact.",
+        message=f"{what} (SHA-256 {digest}) by a signed-in contact.",
         actor_label=request.viewer.email,
     )
     return FileResponse(
-        agreement.signed_copy.open("rb"),
-        as_attachment=True,
-        filename=agreement.download_name.replace(".pdf", "-signed.pdf"),
-        content_type="application/pdf",
+        field_file.open("rb"), as_attachment=True, filename=filename, content_type="application/pdf"
     )
 
 
@@ -399,16 +404,6 @@ def agreement_download(request, reference):
     agreement = req.current_agreement
     if agreement is None or agreement.sent_at is None:
         raise Http404("No agreement has been sent for this request yet.")
-    audit(
-        req,
-        None,
-        "file.downloaded",
-        message=f"Issued FPA (SHA-256 {agreement.pdf_sha256}) by a signed-in contact.",
-        actor_label=request.viewer.email,
-    )
-    return FileResponse(
-        agreement.pdf.open("rb"),
-        as_attachment=True,
-        filename=agreement.download_name,
-        content_type="application/pdf",
+    return _pdf_download(
+        request, req, agreement.pdf, agreement.download_name, "Issued FPA", agreement.pdf_sha256
     )
