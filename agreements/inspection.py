@@ -209,15 +209,20 @@ def _inspect_image(content: bytes, kind: str) -> Inspection:
     return Inspection(kind, width=width, height=height)
 
 
+def limit_self(memory_bytes: int, cpu_seconds: int) -> None:
+    """In a sandbox child, before it reads the file: cap its address space and CPU time."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
+
+
 def main() -> None:
     """The child process: memory and CPU limits then allowed kinds as arguments, the bytes on
     stdin, a JSON verdict out. It limits itself first, before it reads a byte of the file
     (setting limits from the parent's preexec_fn is unsafe in a threaded server)."""
-    import resource
-
     memory, cpu, *kinds = sys.argv[1:]
-    resource.setrlimit(resource.RLIMIT_AS, (int(memory), int(memory)))
-    resource.setrlimit(resource.RLIMIT_CPU, (int(cpu), int(cpu)))
+    limit_self(int(memory), int(cpu))
     content = sys.stdin.buffer.read()
     try:
         result = {"ok": True, **asdict(inspect_upload(content, frozenset(kinds)))}

@@ -13,7 +13,8 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 
-SEAL_FIELD = "NHSmailFederationPortalSeal"
+from .sandbox import check_seal_in_sandbox, describe_in_sandbox
+from .signature_check import SEAL_FIELD
 
 
 class SealingUnavailable(Exception):
@@ -84,69 +85,17 @@ class Verification:
 
 
 def verify(pdf: bytes) -> Verification:
-    """Is pdf a copy sealed by this portal and unaltered since?"""
+    """Is pdf a copy sealed by this portal and unaltered since? (Checked in the sandbox.)"""
     digest = hashlib.sha256(pdf).hexdigest()
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.general import load_cert_from_pemder
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    try:
-        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
-    except Exception:  # noqa: BLE001 (any parse failure means the same to the person asking)
-        return Verification(False, "This file could not be read as a PDF.", digest)
-    seals = [signature for signature in signatures if signature.field_name == SEAL_FIELD]
-    if not seals:
-        return Verification(False, "This PDF was not sealed by this portal.", digest)
     if not sealing_configured():
         return Verification(False, "The portal cannot check seals: it has no certificate.", digest)
-    ours = load_cert_from_pemder(settings.SEAL_CERT_FILE)
-    roots = [load_cert_from_pemder(path) for path in settings.SEAL_TRUST_ROOT_FILES] or [ours]
-    try:
-        status = validate_pdf_signature(
-            seals[-1], ValidationContext(trust_roots=roots, allow_fetching=False)
-        )
-    except Exception:  # noqa: BLE001 (a damaged signature is an altered file)
-        return Verification(False, "This PDF has been altered since the portal sealed it.", digest)
-    if not (status.intact and status.valid):
-        return Verification(False, "This PDF has been altered since the portal sealed it.", digest)
-    # Ours: the portal's name, from an authority it trusts, so a renewed seal certificate still
-    # verifies copies sealed before the renewal.
-    if not (status.trusted and status.signing_cert.subject == ours.subject):
-        return Verification(False, "This PDF was not sealed by this portal.", digest)
-    whole = status.coverage.name == "ENTIRE_FILE"
-    if not whole:
-        return Verification(
-            False, "This PDF has been changed after the portal sealed it (pages added).", digest
-        )
-    return Verification(True, "This is a genuine agreement sealed by this portal.", digest)
+    genuine, summary = check_seal_in_sandbox(
+        pdf, settings.SEAL_CERT_FILE, list(settings.SEAL_TRUST_ROOT_FILES)
+    )
+    return Verification(genuine, summary, digest)
 
 
 def describe_signatures(pdf: bytes) -> str:
     """What the PDF signatures in a copy signed outside the portal say, for the reviewer.
-    Checked offline: no certificate revocation lists or OCSP are fetched."""
-    from pyhanko.pdf_utils.reader import PdfFileReader
-    from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko_certvalidator import ValidationContext
-
-    try:
-        signatures = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures
-    except Exception:  # noqa: BLE001 (unreadable signatures are reported, not fatal)
-        return "The PDF's signatures could not be read."
-    if not signatures:
-        return "No PDF signatures: signed on paper or as an image."
-    found = []
-    for signature in signatures:
-        try:
-            status = validate_pdf_signature(signature, ValidationContext(allow_fetching=False))
-        except Exception as error:  # noqa: BLE001
-            found.append(f"{signature.field_name}: could not be checked ({type(error).__name__})")
-            continue
-        found.append(
-            f"{status.signing_cert.subject.human_friendly}: "
-            f"{'intact' if status.intact else 'ALTERED after signing'}, "
-            f"{'valid' if status.valid else 'not valid'}, "
-            f"{'from a trusted authority' if status.trusted else 'not from a trusted authority'}, "
-            f"covers {status.coverage.name.lower().replace('_', ' ')}"
-        )
-    return f"{len(found)} PDF signature{'s' if len(found) != 1 else ''}: " + "; ".join(found)
+    Checked offline (no revocation lists or OCSP fetched), in the sandbox."""
+    return describe_in_sandbox(pdf)

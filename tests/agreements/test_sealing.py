@@ -5,7 +5,7 @@ import io
 import pytest
 from pypdf import PdfWriter
 
-from agreements import sealing
+from agreements import sandbox, sealing
 from agreements.dev_seal import make_seal_ca
 from tests.helpers import use_seal
 
@@ -65,3 +65,14 @@ def test_sealing_needs_a_certificate(settings):
     settings.SEAL_KEY_FILE = ""
     with pytest.raises(sealing.SealingUnavailable):
         sealing.seal(plain_pdf(), reason="x")
+
+
+def test_the_seal_is_checked_in_the_sandbox_and_a_starved_check_is_not_genuine(
+    sealed_settings, monkeypatch
+):
+    sealed = sealing.seal(plain_pdf(), reason="Signed in the portal")
+    monkeypatch.setattr(sandbox, "SANDBOX_MEMORY_BYTES", 16 * 1024 * 1024)
+
+    result = sealing.verify(sealed)
+
+    assert not result.genuine and "could not be checked safely" in result.summary
