@@ -13,7 +13,6 @@ from agreements.forms import EvidenceUploadForm
 from agreements.models import EvidenceCriterion
 from agreements.services import evidence_submit
 from agreements.signing import agreement_sign, signing_available
-from agreements.upload_handlers import upload_too_large
 from requests_app import contacts, throttle
 from requests_app import selectors as request_selectors
 from requests_app.audit import audit, client_ip
@@ -165,11 +164,7 @@ def evidence_upload(request, reference, criterion_id):
     criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
     if criterion is None:
         raise Http404("No such criterion.")
-    form = (
-        EvidenceUploadForm(request.POST, request.FILES, too_large=upload_too_large(request))
-        if request.method == "POST"
-        else EvidenceUploadForm()
-    )
+    form = EvidenceUploadForm.for_request(request)
     if request.method == "POST" and form.is_valid():
         try:
             evidence_submit(

@@ -36,7 +36,6 @@ from requests_app.permissions import may
 from . import reminders, services
 from .forms import EvidenceForm, SignatureForm, UploadForm
 from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
-from .upload_handlers import upload_too_large
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
 EVIDENCE_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
@@ -152,13 +151,6 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "evidence":
             return queryset.filter(pk__in=reminders.evidence_overdue().values("pk"))
         return queryset
-
-
-def _upload_state(request, form_class) -> dict:
-    """The too_large argument for a form that takes a file."""
-    if issubclass(form_class, UploadForm):
-        return {"too_large": upload_too_large(request)}
-    return {}
 
 
 def available_actions(user, req: FederationRequest) -> list[tuple[str, str]]:
@@ -489,11 +481,10 @@ class FederationRequestAdmin(admin.ModelAdmin):
             return self._back(req)
         form = None
         if form_class:
-            form = (
-                form_class(request.POST, request.FILES, **_upload_state(request, form_class))
-                if request.method == "POST"
-                else form_class()
-            )
+            if issubclass(form_class, UploadForm):
+                form = form_class.for_request(request)
+            else:
+                form = form_class(request.POST) if request.method == "POST" else form_class()
         if request.method == "POST" and (form is None or form.is_valid()):
             try:
                 done = handler(req, request.user, form.cleaned_data if form else {})
@@ -528,11 +519,7 @@ class FederationRequestAdmin(admin.ModelAdmin):
 
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)
-        form = (
-            EvidenceForm(request.POST, request.FILES, too_large=upload_too_large(request))
-            if request.method == "POST"
-            else EvidenceForm()
-        )
+        form = EvidenceForm.for_request(request)
         if request.method == "POST" and form.is_valid():
             try:
                 services.evidence_add(

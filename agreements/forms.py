@@ -6,7 +6,7 @@ from django.conf import settings
 from requests_app.forms import SingleLineField
 
 from .models import EvidenceCriterion
-from .upload_handlers import too_large_message
+from .upload_handlers import too_large_message, upload_too_large
 
 
 class PdfField(forms.FileField):
@@ -25,6 +25,13 @@ class UploadForm(forms.Form):
     def __init__(self, *args, too_large: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.too_large = too_large
+
+    @classmethod
+    def for_request(cls, request):
+        """Bound to a POST (and told whether its upload was cut off), else an empty form."""
+        if request.method == "POST":
+            return cls(request.POST, request.FILES, too_large=upload_too_large(request))
+        return cls()
 
     def clean(self):
         cleaned = super().clean()

@@ -6,7 +6,7 @@ from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from requests_app.errors import ActionRefused
-from requests_app.tasks import EMAIL_RETRY, EmailTask
+from requests_app.tasks import EMAIL_TASK_OPTIONS, EmailTask
 
 from . import emails, reminders, services
 from .models import Agreement
@@ -53,14 +53,7 @@ def agreement_render(agreement_id: int) -> None:
         services.agreement_record_failure(agreement_id=agreement_id, reason=str(refusal))
 
 
-@shared_task(
-    base=AgreementEmailTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **EMAIL_RETRY,
-)
+@shared_task(base=AgreementEmailTask, **EMAIL_TASK_OPTIONS)
 def agreement_email(agreement_id: int) -> bool:
     return emails.send_agreement_email(agreement_id=agreement_id)
 

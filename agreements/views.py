@@ -12,18 +12,13 @@ from requests_app.views import private_page
 from .forms import VerifyForm
 from .models import Agreement
 from .sealing import verify
-from .upload_handlers import upload_too_large
 from .uploads import read_upload
 
 
 @private_page
 @require_http_methods(["GET", "POST"])
 def verify_agreement(request):
-    form = (
-        VerifyForm(request.POST, request.FILES, too_large=upload_too_large(request))
-        if request.method == "POST"
-        else VerifyForm()
-    )
+    form = VerifyForm.for_request(request)
     result = agreement = None
     if request.method == "POST":
         if not throttle.allow(

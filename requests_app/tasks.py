@@ -13,9 +13,14 @@ from .checks import engine, resolver
 
 logger = logging.getLogger(__name__)
 
-# Backoff stays well under the broker's visibility timeout (3600 s), so a waiting retry is not
+# Every email task: acknowledged after it runs, a minute to send, retried with a backoff that
+# stays well under the broker's visibility timeout (3600 s), so a waiting retry is not
 # redelivered as a duplicate.
-EMAIL_RETRY = {
+EMAIL_TASK_OPTIONS = {
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "soft_time_limit": 60,
+    "time_limit": 90,
     "autoretry_for": (smtplib.SMTPException, OSError, SoftTimeLimitExceeded),
     "retry_backoff": 10,
     "retry_backoff_max": 600,
@@ -38,26 +43,12 @@ class EmailTask(Task):
         )
 
 
-@shared_task(
-    base=EmailTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **EMAIL_RETRY,
-)
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_request_email(request_id: int, kind: str, key: str) -> bool:
     return emails.send_request_email(request_id=request_id, kind=kind, key=key)
 
 
-@shared_task(
-    base=EmailTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **EMAIL_RETRY,
-)
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_checks_worsened_email(request_id: int, run_id: int) -> bool:
     return emails.send_checks_worsened_email(request_id=request_id, run_id=run_id)
 
@@ -67,14 +58,7 @@ class SpocChangeEmailTask(EmailTask):
         return emails.request_id_of_spoc_change(kwargs["change_id"])
 
 
-@shared_task(
-    base=SpocChangeEmailTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **EMAIL_RETRY,
-)
+@shared_task(base=SpocChangeEmailTask, **EMAIL_TASK_OPTIONS)
 def send_spoc_change_email(change_id: int, kind: str) -> bool:
     return emails.send_spoc_change_email(change_id=change_id, kind=kind)
 

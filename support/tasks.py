@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from requests_app.tasks import EMAIL_RETRY, EmailTask
+from requests_app.tasks import EMAIL_TASK_OPTIONS, EmailTask
 
 from . import emails
 from .models import SupportRequest
@@ -14,13 +14,6 @@ class SupportEmailTask(EmailTask):
         return support.request_id if support else None
 
 
-@shared_task(
-    base=SupportEmailTask,
-    acks_late=True,
-    reject_on_worker_lost=True,
-    soft_time_limit=60,
-    time_limit=90,
-    **EMAIL_RETRY,
-)
+@shared_task(base=SupportEmailTask, **EMAIL_TASK_OPTIONS)
 def send_support_email(support_id: int, kind: str, key: str, reply_id: int | None = None) -> bool:
     return emails.send_support_email(support_id=support_id, kind=kind, key=key, reply_id=reply_id)
