@@ -44,8 +44,11 @@ import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-NSD = shutil.which("nsd") or "/usr/sbin/nsd"
+# Run as bench/checks.py, Python puts bench/ on the path: the project's packages need the root.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.nsd import NSD, sign_zone, tcp_accepts, write_config
+
 NSD_CONTROL = shutil.which("nsd-control") or "/usr/sbin/nsd-control"
 NS_HOSTS = ("ns1.bench-dns.net", "ns2.bench-dns.net")
 PARENT_ZONES = ("uk", "org.uk", "co.uk", "ac.uk", "com", "org")
@@ -350,28 +353,6 @@ def zone_text(origin: str, records: list[str]) -> str:
     return "\n".join([*head, *records]) + "\n"
 
 
-def sign_zone(directory: Path, origin: str) -> str:
-    """Sign origin's zone file with fresh ECDSA keys (ldns); return its DS record for the parent."""
-    keys = []
-    for flags in ([], ["-k"]):  # a zone-signing key, then a key-signing key
-        keys.append(
-            subprocess.run(
-                ["ldns-keygen", "-a", "ECDSAP256SHA256", *flags, origin],
-                cwd=directory,
-                check=True,
-                capture_output=True,
-                text=True,
-            ).stdout.strip()
-        )
-    zone = directory / f"{origin}.zone"
-    subprocess.run(
-        ["ldns-signzone", "-e", "20991231000000", "-f", f"{zone}.signed", str(zone), *keys],
-        cwd=directory,
-        check=True,
-    )
-    return (directory / f"{keys[1]}.ds").read_text().strip()
-
-
 def write_zones(directory: Path, domains: list[Domain], address: str) -> dict[str, str]:
     """Every zone file; returns zone name -> file name for nsd.conf."""
     files: dict[str, str] = {}
@@ -421,14 +402,6 @@ def write_zones(directory: Path, domains: list[Domain], address: str) -> dict[st
 # -- NSD ---------------------------------------------------------------------------------------
 
 
-def tcp_accepts(address: str, port: int) -> bool:
-    try:
-        with socket.create_connection((address, port), timeout=0.2):
-            return True
-    except OSError:
-        return False
-
-
 def port_free(address: str, port: int) -> bool:
     for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
         with socket.socket(socket.AF_INET, kind) as probe:
@@ -442,33 +415,8 @@ def port_free(address: str, port: int) -> bool:
 @contextlib.contextmanager
 def running_nsd(directory: Path, address: str, zone_files: dict[str, str]):
     """NSD on address:53 as user nobody; yields a function returning its query counter."""
-    control = directory / "nsd.ctl"
-    zone_config = "".join(f"zone:\n  name: {n}.\n  zonefile: {f}\n" for n, f in zone_files.items())
-    config = directory / "nsd.conf"
-    config.write_text(
-        f"""server:
-  ip-address: {address}
-  port: 53
-  do-ip6: no
-  username: nobody
-  chroot: ""
-  zonesdir: "{directory}"
-  database: ""
-  zonelistfile: "{directory}/zone.list"
-  xfrdfile: "{directory}/xfrd.state"
-  xfrdir: "{directory}"
-  pidfile: "{directory}/nsd.pid"
-  logfile: "{directory}/nsd.log"
-  server-count: 1
-  verbosity: 1
-  # Response rate limiting (on by default, 200 answers a second per source) would drop most
-  # of a benchmark's answers: all come from one address.
-  rrl-ratelimit: 0
-  rrl-whitelist-ratelimit: 0
-remote-control:
-  control-enable: yes
-  control-interface: {control}
-{zone_config}"""
+    config = write_config(
+        directory, zone_files, address=address, port=53, control_socket=directory / "nsd.ctl"
     )
     # NSD reads the zones after dropping to nobody, and writes its state files here.
     directory.chmod(0o777)
@@ -485,7 +433,7 @@ remote-control:
     try:
         # A UDP query would only wait for its time-out; a TCP connect says NSD is listening.
         deadline = time.monotonic() + 30
-        while not tcp_accepts(address, 53):
+        while not tcp_accepts(53, address):
             if process.poll() is not None or time.monotonic() > deadline:
                 log = directory / "nsd.log"
                 raise SystemExit(
@@ -1136,7 +1084,6 @@ def main() -> None:
         parser.error("NSD must start as root to bind port 53 (it then runs as nobody)")
     delays = sorted(set(args.latency_ms))
 
-    sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "federation_portal.settings.test"
     scratch = tempfile.TemporaryDirectory(prefix="fp-bench-checks-")
     os.environ["TEST_SCRATCH_DIR"] = scratch.name  # the test settings keep files here

@@ -1,4 +1,4 @@
-"""Helpers for a real NSD on loopback serving tests/requests_app/checks/zones/."""
+"""Helpers for a real NSD on loopback: tests/requests_app/checks/zones/, and bench/checks.py's."""
 
 import shutil
 import socket
@@ -23,21 +23,22 @@ def free_port() -> int:
             return port
 
 
-def tcp_accepts(port: int) -> bool:
+def tcp_accepts(port: int, address: str = "127.0.0.1") -> bool:
+    """Whether address:port takes a TCP connection: how to tell NSD is up (UDP would just wait)."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+        with socket.create_connection((address, port), timeout=0.2):
             return True
     except OSError:
         return False
 
 
-def sign_zone(directory: Path) -> str:
-    """Sign signed.test with fresh keys (ldns); return its DS record for the parent."""
-    zone = directory / "signed.test.zone"
+def sign_zone(directory: Path, origin: str = "signed.test") -> str:
+    """Sign <origin>.zone into <origin>.zone.signed with fresh keys (ldns); return its DS record."""
+    zone = directory / f"{origin}.zone"
     keys = []
     for flags in ([], ["-k"]):  # a zone-signing key, then a key-signing key
         name = subprocess.run(
-            ["ldns-keygen", "-a", "ECDSAP256SHA256", *flags, "signed.test"],
+            ["ldns-keygen", "-a", "ECDSAP256SHA256", *flags, origin],
             cwd=directory,
             check=True,
             capture_output=True,
@@ -50,3 +51,52 @@ def sign_zone(directory: Path) -> str:
         check=True,
     )
     return (directory / f"{keys[1]}.ds").read_text().strip()
+
+
+def write_config(
+    directory: Path,
+    zones: dict[str, str],
+    *,
+    port: int,
+    address: str = "127.0.0.1",
+    control_socket: Path | None = None,
+) -> Path:
+    """Write directory/nsd.conf: NSD on address:port as user nobody, its state files in directory.
+
+    zones maps each origin to its zone file in directory. Remote control (nsd-control, for the
+    query counters) listens on control_socket when given. Returns the file's path.
+    """
+    zone_config = "".join(
+        f"zone:\n  name: {origin.rstrip('.')}.\n  zonefile: {file}\n"
+        for origin, file in zones.items()
+    )
+    control = (
+        f"  control-enable: yes\n  control-interface: {control_socket}\n"
+        if control_socket is not None
+        else "  control-enable: no\n"
+    )
+    config = directory / "nsd.conf"
+    config.write_text(
+        f"""server:
+  ip-address: {address}@{port}
+  port: {port}
+  do-ip6: no
+  username: nobody
+  chroot: ""
+  zonesdir: "{directory}"
+  database: ""
+  zonelistfile: "{directory}/zone.list"
+  xfrdfile: "{directory}/xfrd.state"
+  xfrdir: "{directory}"
+  pidfile: "{directory}/nsd.pid"
+  logfile: "{directory}/nsd.log"
+  server-count: 1
+  verbosity: 1
+  # Response rate limiting (on by default, 200 answers a second per source) would drop answers:
+  # every query comes from one address.
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+{control}{zone_config}"""
+    )
+    return config

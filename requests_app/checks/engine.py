@@ -2,6 +2,7 @@
 
 import asyncio
 from datetime import UTC, datetime
+from typing import Any
 
 from django.conf import settings
 
@@ -69,6 +70,6 @@ async def check_domains(
     return list(await asyncio.gather(*(bounded(raw) for raw in domains)))
 
 
-def check_domains_sync(domains: list[str], **options) -> list[DomainReport]:
+def check_domains_sync(domains: list[str], **options: Any) -> list[DomainReport]:
     """check_domains for code that is not async (management commands, Celery tasks)."""
     return asyncio.run(check_domains(domains, **options))

@@ -1,6 +1,6 @@
 """The only code that talks to DNS or SMTP: fetch a domain's records, probe its MX for STARTTLS.
 
-Returns plain data (dataclasses); rules/ judges it. Every query has a timeout and every domain a
+Returns plain data (records.py); rules/ judges it. Every query has a timeout and every domain a
 deadline, so a silent server gives time-out results, never a hang.
 """
 
@@ -9,19 +9,24 @@ import contextlib
 import ipaddress
 import ssl
 import time
-from dataclasses import dataclass, field
-from enum import StrEnum
+from typing import Any
 
 import dns.asyncresolver
 import dns.exception
 import dns.message
 import dns.name
 import dns.nameserver
+import dns.rdata
 import dns.rdatatype
+import dns.rdtypes.ANY.CNAME
+import dns.rdtypes.ANY.MX
+import dns.rdtypes.ANY.TXT
+import dns.rdtypes.IN.SRV
 import dns.resolver
 from publicsuffixlist import PublicSuffixList
 
-from .rules import spf_targets_of
+from .records import MX, SRV, DomainRecords, Lookup, QueryError, Record, SmtpProbe
+from .rules.spf import spf_targets_of
 
 DEFAULT_DNS_PORT = 53
 # The name we greet MX hosts with. A fixed name: looking up our own FQDN would ask the system
@@ -32,125 +37,6 @@ DKIM_SELECTORS = ("selector1", "selector2")  # the two Microsoft 365 publishes f
 
 class NameserverError(ValueError):
     """A DNS_NAMESERVERS / --nameserver entry that is not host[:port] with an IP address."""
-
-
-class QueryError(StrEnum):
-    NXDOMAIN = "nxdomain"  # the name does not exist
-    NO_ANSWER = "no_answer"  # the name exists, without records of this type
-    TIMEOUT = "timeout"  # no reply within the query's time (or the domain's deadline)
-    UNREACHABLE = "unreachable"  # the resolver refused the connection or the network failed
-    SERVER_FAILURE = "server_failure"  # the resolver replied SERVFAIL, REFUSED or garbage
-
-
-# A resolver that replied at all (even NXDOMAIN or REFUSED) was reached.
-NOT_REACHED = frozenset({QueryError.TIMEOUT, QueryError.UNREACHABLE})
-
-
-@dataclass(frozen=True)
-class MX:
-    preference: int
-    host: str  # without the trailing dot; "" for the null MX's "."
-
-
-@dataclass(frozen=True)
-class SRV:
-    priority: int
-    weight: int
-    port: int
-    target: str
-
-
-@dataclass(frozen=True)
-class Lookup:
-    """One query's outcome: the records (TXT as str, MX, SRV, or text) or why there are none."""
-
-    name: str
-    rdtype: str
-    records: tuple = ()
-    error: QueryError | None = None
-    reason: str = ""
-
-    @property
-    def answered(self) -> bool:
-        return self.error is None
-
-    @property
-    def name_exists(self) -> bool:
-        return self.error in (None, QueryError.NO_ANSWER)
-
-    @property
-    def failed(self) -> bool:
-        """The query could not say whether records exist (time-out, unreachable, SERVFAIL)."""
-        return self.error not in (None, QueryError.NXDOMAIN, QueryError.NO_ANSWER)
-
-    def as_dict(self) -> dict:
-        return {
-            "name": self.name,
-            "type": self.rdtype,
-            "records": [
-                record if isinstance(record, str) else vars(record) for record in self.records
-            ],
-            "error": str(self.error) if self.error else None,
-        }
-
-
-@dataclass(frozen=True)
-class SmtpProbe:
-    """What one MX host said on the SMTP port; tls_version like "TLSv1.3" when negotiated."""
-
-    host: str
-    address: str = ""
-    reachable: bool = False
-    starttls_offered: bool = False
-    tls_version: str = ""
-    error: str = ""
-
-
-@dataclass
-class DomainRecords:
-    """Everything the rules need about one domain, fetched once."""
-
-    domain: str
-    organisational_domain: str
-    mx: Lookup
-    txt: Lookup
-    dmarc: Lookup
-    organisational_dmarc: Lookup | None  # None when the domain is its own organisational domain
-    domainkey: Lookup
-    dkim_selectors: dict[str, Lookup]
-    mta_sts: Lookup
-    tls_rpt: Lookup
-    # DNSSEC is judged at the zone holding the domain (its apex may be a parent of the domain):
-    # zone is the SOA query that found it, ds and dnskey are asked at zone_apex (None when the
-    # zone was not found).
-    zone: Lookup
-    zone_apex: str
-    ds: Lookup | None
-    dnskey: Lookup | None
-    sip_federation: Lookup
-    spf_targets: dict[str, Lookup] = field(default_factory=dict)  # include/redirect name -> TXT
-    smtp: list[SmtpProbe] | None = None  # None when the probe was skipped
-
-    def lookups(self) -> list[Lookup]:
-        """Every DNS query made, for deciding whether the resolver was reached at all."""
-        found = [
-            self.mx,
-            self.txt,
-            self.dmarc,
-            self.domainkey,
-            self.mta_sts,
-            self.tls_rpt,
-            self.zone,
-            self.sip_federation,
-            *self.dkim_selectors.values(),
-            *self.spf_targets.values(),
-        ]
-        optional = (self.organisational_dmarc, self.ds, self.dnskey)
-        return found + [lookup for lookup in optional if lookup is not None]
-
-    @property
-    def resolver_reached(self) -> bool:
-        return any(lookup.error not in NOT_REACHED for lookup in self.lookups())
 
 
 def parse_nameserver(entry: str) -> tuple[str, int]:
@@ -183,7 +69,7 @@ class DnsClient:
     def __init__(self, resolver: dns.asyncresolver.Resolver, servers: list[tuple[str, int]]):
         self.resolver = resolver
         self.servers = servers
-        self._refused: asyncio.Future | None = None
+        self._refused: asyncio.Future[bool] | None = None
 
     async def servers_refuse(self, wait: float) -> bool:
         """True when every server refuses connections (nothing listens on its port)."""
@@ -220,7 +106,9 @@ def make_resolver(nameservers: list[str], *, query_timeout: float) -> DnsClient:
     else:
         resolver.read_resolv_conf("/etc/resolv.conf")
         servers = [
-            (ns, resolver.port) if isinstance(ns, str) else (ns.address, ns.port)
+            (ns, resolver.port)
+            if isinstance(ns, str)
+            else (ns.answer_nameserver(), ns.answer_port())
             for ns in resolver.nameservers
         ]
     resolver.timeout = query_timeout
@@ -239,18 +127,18 @@ class DomainDeadline:
         return max(0.0, self.ends - time.monotonic())
 
 
-def _text(rdata) -> object:
-    rdtype = rdata.rdtype
-    if rdtype == dns.rdatatype.TXT:
+def _text(rdata: dns.rdata.Rdata) -> Record:
+    # Each class stands for its rdtype alone (SPF's is a sibling of TXT's, not a subclass).
+    if isinstance(rdata, dns.rdtypes.ANY.TXT.TXT):
         # One TXT record may be split into strings of 255 bytes: RFC 7208 3.3 joins them as is.
         return b"".join(rdata.strings).decode("utf-8", "replace")
-    if rdtype == dns.rdatatype.MX:
+    if isinstance(rdata, dns.rdtypes.ANY.MX.MX):
         # RFC 7505's null MX is "0 .": kept as an empty host name.
         host = "" if rdata.exchange == dns.name.root else rdata.exchange.to_text(True)
         return MX(rdata.preference, host)
-    if rdtype == dns.rdatatype.SRV:
+    if isinstance(rdata, dns.rdtypes.IN.SRV.SRV):
         return SRV(rdata.priority, rdata.weight, rdata.port, rdata.target.to_text(True))
-    if rdtype == dns.rdatatype.CNAME:
+    if isinstance(rdata, dns.rdtypes.ANY.CNAME.CNAME):
         return rdata.target.to_text(omit_final_dot=True)
     return rdata.to_text()
 
@@ -263,16 +151,18 @@ def _classify(error: dns.resolver.NoNameservers) -> QueryError:
     return QueryError.SERVER_FAILURE
 
 
+# A Lookup's record type follows the rdtype asked (MX, SRV, else text), which only the caller
+# knows: the two functions below return Lookup[Any] for it to name (Lookup[MX], Lookup[str]).
+
+
 async def _ask(
     client: DnsClient, name: str, rdtype: str, deadline: DomainDeadline
-) -> tuple[Lookup, dns.message.Message | None]:
+) -> tuple[Lookup[Any], dns.message.Message | None]:
     """One query as a Lookup, with the response it came from when there was one."""
     lifetime = min(client.resolver.lifetime, deadline.remaining())
     if lifetime <= 0:
-        lookup = Lookup(
-            name, rdtype, error=QueryError.TIMEOUT, reason="the domain's deadline passed"
-        )
-        return lookup, None
+        reason = "the domain's deadline passed"
+        return Lookup(name, rdtype, error=QueryError.TIMEOUT, reason=reason), None
     try:
         answer = await client.resolver.resolve(
             name.rstrip(".") + ".", rdtype, search=False, lifetime=lifetime
@@ -284,8 +174,8 @@ async def _ask(
         return Lookup(name, rdtype, error=QueryError.NO_ANSWER), error.response()
     except dns.exception.Timeout:
         if await client.servers_refuse(wait=min(1.0, max(0.1, deadline.remaining()))):
-            lookup = Lookup(name, rdtype, error=QueryError.UNREACHABLE, reason="connection refused")
-            return lookup, None
+            reason = "connection refused"
+            return Lookup(name, rdtype, error=QueryError.UNREACHABLE, reason=reason), None
         reason = f"no reply in {lifetime:.1f} s"
         return Lookup(name, rdtype, error=QueryError.TIMEOUT, reason=reason), None
     except dns.resolver.NoNameservers as error:
@@ -295,7 +185,7 @@ async def _ask(
     return Lookup(name, rdtype, records=tuple(_text(rdata) for rdata in answer)), answer.response
 
 
-async def query(client: DnsClient, name: str, rdtype: str, deadline: DomainDeadline) -> Lookup:
+async def query(client: DnsClient, name: str, rdtype: str, deadline: DomainDeadline) -> Lookup[Any]:
     """One query, its failure kept as data: NXDOMAIN, no answer, time-out, unreachable."""
     lookup, _ = await _ask(client, name, rdtype, deadline)
     return lookup
@@ -327,7 +217,7 @@ def _soa_owner(response: dns.message.Message, name: dns.name.Name) -> dns.name.N
 
 async def find_zone(
     client: DnsClient, domain: str, organisational: str, deadline: DomainDeadline
-) -> tuple[str, Lookup]:
+) -> tuple[str, Lookup[str]]:
     """The apex of the zone holding domain, and the last SOA query asked to find it.
 
     SOA is asked at domain, then at each parent while no SOA in the answer says where its zone
@@ -350,7 +240,7 @@ async def find_zone(
 
 async def _dnssec_lookups(
     client: DnsClient, domain: str, organisational: str, deadline: DomainDeadline
-) -> tuple[str, Lookup, Lookup | None, Lookup | None]:
+) -> tuple[str, Lookup[str], Lookup[str] | None, Lookup[str] | None]:
     """(zone apex, SOA lookup, DS, DNSKEY): DNSKEY at the apex, DS there (from its parent)."""
     apex, zone = await find_zone(client, domain, organisational, deadline)
     if zone.failed:
@@ -368,10 +258,10 @@ SPF_FETCH_BUDGET = 11
 
 
 async def _spf_targets(
-    client: DnsClient, txt: Lookup, deadline: DomainDeadline
-) -> dict[str, Lookup]:
+    client: DnsClient, txt: Lookup[str], deadline: DomainDeadline
+) -> dict[str, Lookup[str]]:
     """The TXT of every include/redirect target, followed level by level within the budget."""
-    fetched: dict[str, Lookup] = {}
+    fetched: dict[str, Lookup[str]] = {}
     pending = spf_targets_of(txt.records)
     while pending and len(fetched) < SPF_FETCH_BUDGET:
         wanted = [name for name in dict.fromkeys(pending) if name not in fetched]
@@ -509,7 +399,7 @@ async def probe_mx(
 
 
 async def probe_smtp(
-    client: DnsClient, mx: Lookup, port: int, deadline: DomainDeadline, *, timeout: float
+    client: DnsClient, mx: Lookup[MX], port: int, deadline: DomainDeadline, *, timeout: float
 ) -> list[SmtpProbe]:
     """Probe every MX host (the null MX's "." excluded) concurrently."""
     hosts = list(dict.fromkeys(record.host for record in mx.records if record.host))

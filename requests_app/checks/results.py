@@ -3,6 +3,7 @@
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 
 class Status(StrEnum):
@@ -18,10 +19,10 @@ class CheckResult:
     id: str
     status: Status
     summary: str
-    details: dict = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
     fix: str = ""
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {**asdict(self), "status": str(self.status)}
 
 
@@ -32,7 +33,7 @@ class DomainReport:
     verdict: Status
     checks: list[CheckResult]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         return {
             "domain": self.domain,
             "checked_at": self.checked_at.isoformat(),

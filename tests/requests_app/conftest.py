@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.nsd import NSD, ZONES, free_port, sign_zone, tcp_accepts
+from tests.nsd import NSD, ZONES, free_port, sign_zone, tcp_accepts, write_config
 
 
 @pytest.fixture(scope="session")
@@ -24,33 +24,13 @@ def nsd_port():
         parent.write(f"\nsigned NS ns.test.\n{ds}\n")
     port = free_port()
     # Every file in zones/ is served, named by its origin; signed.test from its signed copy.
-    zones = {f"{path.name.removesuffix('.zone')}.": path.name for path in ZONES.glob("*.zone")}
-    zones["signed.test."] = "signed.test.zone.signed"
-    zone_config = "".join(f"zone:\n  name: {n}\n  zonefile: {f}\n" for n, f in zones.items())
-    (directory / "nsd.conf").write_text(
-        f"""server:
-  ip-address: 127.0.0.1@{port}
-  port: {port}
-  do-ip6: no
-  username: nobody
-  chroot: ""
-  zonesdir: "{directory}"
-  database: ""
-  zonelistfile: "{directory}/zone.list"
-  xfrdfile: "{directory}/xfrd.state"
-  xfrdir: "{directory}"
-  pidfile: "{directory}/nsd.pid"
-  logfile: "{directory}/nsd.log"
-  server-count: 1
-  verbosity: 1
-remote-control:
-  control-enable: no
-{zone_config}"""
-    )
+    zones = {path.name.removesuffix(".zone"): path.name for path in ZONES.glob("*.zone")}
+    zones["signed.test"] = "signed.test.zone.signed"
+    config = write_config(directory, zones, port=port)
     for path in directory.iterdir():
         path.chmod(0o666)
     process = subprocess.Popen(
-        [NSD, "-d", "-c", str(directory / "nsd.conf")],
+        [NSD, "-d", "-c", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.STDOUT,
     )

@@ -1,17 +1,13 @@
 """What every rule shares: the result of a query that got no answer, tagged TXT records."""
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
+from ..records import Lookup, Record
 from ..results import CheckResult, Status
 
-if TYPE_CHECKING:
-    from ..resolver import Lookup
 
-
-def unanswered(check_id: str, what: str, *lookups: Lookup) -> CheckResult:
+def unanswered(check_id: str, what: str, *lookups: Lookup[Record]) -> CheckResult:
     """A query that could not be answered: the check is not judged, and says why."""
     failed = [lookup for lookup in lookups if lookup.failed]
     reasons = ", ".join(f"{lookup.name} {lookup.rdtype}: {lookup.error}" for lookup in failed)
@@ -24,7 +20,7 @@ def unanswered(check_id: str, what: str, *lookups: Lookup) -> CheckResult:
     )
 
 
-def tagged(records, prefix: str) -> list[str]:
+def tagged(records: Iterable[str], prefix: str) -> list[str]:
     """TXT records starting with a version tag such as v=spf1, ignoring case."""
     pattern = re.compile(rf"^{re.escape(prefix)}(\s|;|$)", re.IGNORECASE)
     return [record.strip() for record in records if pattern.match(record.strip())]

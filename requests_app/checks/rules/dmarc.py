@@ -1,18 +1,12 @@
 """DMARC (RFC 7489) and DCB1596: p=quarantine at least, p=reject to pass."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
+from ..records import DomainRecords
 from ..results import CheckResult, Status
 from .common import tagged, unanswered
 
-if TYPE_CHECKING:
-    from ..resolver import DomainRecords
-
 
 def dmarc_tags(record: str) -> dict[str, str]:
-    tags = {}
+    tags: dict[str, str] = {}
     for part in record.split(";"):
         key, _, value = part.partition("=")
         if key.strip():
@@ -63,6 +57,19 @@ def dmarc(records: DomainRecords) -> CheckResult:
     if inherited and "sp" in tags:
         policy = tags["sp"].lower()
     details.update(tags=tags, policy=policy)
+    return _judge_policy(records, source=source, inherited=inherited, tags=tags, details=details)
+
+
+def _judge_policy(
+    records: DomainRecords,
+    *,
+    source: str,
+    inherited: bool,
+    tags: dict[str, str],
+    details: dict[str, object],
+) -> CheckResult:
+    """The verdict on the one DMARC record that applies (its own, or inherited from source)."""
+    domain, policy = records.domain, str(details["policy"])
     if inherited and policy == "none" and tags.get("sp", "").lower() == "none":
         return CheckResult(
             "dmarc",
@@ -83,7 +90,16 @@ def dmarc(records: DomainRecords) -> CheckResult:
             details,
             "Move to p=quarantine now, then to p=reject once reports show your mail passes.",
         )
-    warnings, fixes = [], []
+    return _judge_strength(records, policy=policy, tags=tags, details=details)
+
+
+def _judge_strength(
+    records: DomainRecords, *, policy: str, tags: dict[str, str], details: dict[str, object]
+) -> CheckResult:
+    """A policy that meets DCB1596: a warning for what still weakens it, else a pass."""
+    domain = records.domain
+    warnings: list[str] = []
+    fixes: list[str] = []
     if policy == "quarantine":
         warnings.append("the policy is quarantine, the DCB1596 minimum, not yet reject")
         fixes.append("Move to p=reject once your reports show all your mail passes.")

@@ -1,17 +1,10 @@
 """Eligibility, MX, DKIM, MTA-STS, TLS-RPT and STARTTLS: can mail reach the domain safely."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from requests_app.domains import DomainError, normalise_domain
 
+from ..records import DomainRecords, Lookup
 from ..results import CheckResult, Status
 from .common import tagged, unanswered
-
-if TYPE_CHECKING:
-    from ..resolver import DomainRecords
-
 
 MODERN_TLS = frozenset({"TLSv1.2", "TLSv1.3"})  # DCB1596: TLS 1.2 or later in transit
 
@@ -104,7 +97,10 @@ def dkim(records: DomainRecords) -> CheckResult:
     )
 
 
-def _presence(check_id, lookup, tag, what, fix, records: DomainRecords) -> CheckResult:
+def _presence(
+    records: DomainRecords, *, check_id: str, lookup: Lookup[str], tag: str, what: str, fix: str
+) -> CheckResult:
+    """A recommended record: published (pass) or not (information, with how to publish it)."""
     if lookup.failed:
         return unanswered(check_id, what, lookup)
     found = tagged(lookup.records, tag)
@@ -127,26 +123,26 @@ def _presence(check_id, lookup, tag, what, fix, records: DomainRecords) -> Check
 def mta_sts(records: DomainRecords) -> CheckResult:
     # RFC 8461: the TXT record announces a policy that makes senders insist on TLS.
     return _presence(
-        "mta_sts",
-        records.mta_sts,
-        "v=STSv1",
-        "MTA-STS",
-        f"Publish v=STSv1; id=<date> at _mta-sts.{records.domain} and the policy file at "
-        f"https://mta-sts.{records.domain}/.well-known/mta-sts.txt.",
         records,
+        check_id="mta_sts",
+        lookup=records.mta_sts,
+        tag="v=STSv1",
+        what="MTA-STS",
+        fix=f"Publish v=STSv1; id=<date> at _mta-sts.{records.domain} and the policy file at "
+        f"https://mta-sts.{records.domain}/.well-known/mta-sts.txt.",
     )
 
 
 def tls_rpt(records: DomainRecords) -> CheckResult:
     # RFC 8460: where senders report TLS failures.
     return _presence(
-        "tls_rpt",
-        records.tls_rpt,
-        "v=TLSRPTv1",
-        "TLS reporting (TLS-RPT)",
-        f"Publish v=TLSRPTv1; rua=mailto:tls-reports@{records.domain} at "
-        f"_smtp._tls.{records.domain}.",
         records,
+        check_id="tls_rpt",
+        lookup=records.tls_rpt,
+        tag="v=TLSRPTv1",
+        what="TLS reporting (TLS-RPT)",
+        fix=f"Publish v=TLSRPTv1; rua=mailto:tls-reports@{records.domain} at "
+        f"_smtp._tls.{records.domain}.",
     )
 
 
@@ -164,7 +160,7 @@ def starttls(records: DomainRecords) -> CheckResult:
     weak = [p.host for p in probes if p.starttls_offered and p.tls_version not in MODERN_TLS]
     unreached = [p.host for p in probes if not p.reachable or (p.error and not p.starttls_offered)]
     if no_starttls or weak:
-        parts = []
+        parts: list[str] = []
         if no_starttls:
             parts.append(f"{', '.join(no_starttls)} does not offer STARTTLS")
         if weak:

@@ -1,16 +1,9 @@
 """DNSSEC, and the signs of Microsoft 365 and Teams federation."""
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
+from ..records import DomainRecords
 from ..results import CheckResult, Status
 from .common import unanswered
 from .spf import M365_SPF_INCLUDE, single_spf_record, spf_terms
-
-if TYPE_CHECKING:
-    from ..resolver import DomainRecords
-
 
 TEAMS_SIP_TARGET = "sipfed.online.lync.com"  # Microsoft's Teams federation SIP edge
 
@@ -21,7 +14,7 @@ M365_MX_SUFFIXES = (".mail.protection.outlook.com", ".mx.microsoft")
 def microsoft365(records: DomainRecords) -> CheckResult:
     if records.mx.failed and records.txt.failed:
         return unanswered("microsoft365", "Microsoft 365 signs", records.mx, records.txt)
-    signs = []
+    signs: list[str] = []
     hosts = [r.host.lower() for r in records.mx.records if r.host]
     if any(host.endswith(M365_MX_SUFFIXES) for host in hosts):
         signs.append("mx")

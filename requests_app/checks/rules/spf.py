@@ -1,16 +1,12 @@
 """SPF (RFC 7208): one record, a strict ending, at most 10 DNS-querying terms."""
 
-from __future__ import annotations
-
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import TypedDict
 
+from ..records import DomainRecords, Lookup
 from ..results import CheckResult, Status
 from .common import tagged, unanswered
-
-if TYPE_CHECKING:
-    from ..resolver import DomainRecords
-
 
 M365_SPF_INCLUDE = "spf.protection.outlook.com"
 M365_SPF_EXAMPLE = f"v=spf1 include:{M365_SPF_INCLUDE} -all"
@@ -40,12 +36,12 @@ def spf_terms(record: str) -> list[tuple[str, str]]:
     return [_spf_term(term) for term in record.split()[1:] if term]
 
 
-def single_spf_record(records) -> str | None:
+def single_spf_record(records: Iterable[str]) -> str | None:
     found = tagged(records, "v=spf1")
     return found[0] if len(found) == 1 else None
 
 
-def spf_targets_of(records) -> list[str]:
+def spf_targets_of(records: Iterable[str]) -> list[str]:
     """The include and redirect targets of the single SPF record among TXT records."""
     record = single_spf_record(records)
     if record is None:
@@ -57,7 +53,12 @@ def spf_targets_of(records) -> list[str]:
     ]
 
 
-def _walk_spf(record: str, targets: dict, state: dict) -> str | None:
+class _SpfCount(TypedDict):
+    lookups: int  # DNS-querying terms so far, through includes and redirects
+    problems: list[str]
+
+
+def _walk_spf(record: str, targets: dict[str, Lookup[str]], state: _SpfCount) -> str | None:
     """Count DNS-querying terms through includes and redirect; return the effective all."""
     terms = spf_terms(record)
     all_qualifier = next((value for kind, value in terms if kind == "all"), None)
@@ -107,7 +108,7 @@ def spf(records: DomainRecords) -> CheckResult:
             details={"records": found},
             fix="Merge them into a single TXT record starting v=spf1.",
         )
-    state = {"lookups": 0, "problems": []}
+    state: _SpfCount = {"lookups": 0, "problems": []}
     qualifier = _walk_spf(found[0], records.spf_targets, state)
     details = {
         "record": found[0],
@@ -116,25 +117,7 @@ def spf(records: DomainRecords) -> CheckResult:
         "lookup_limit": SPF_LOOKUP_LIMIT,
         "problems": state["problems"],
     }
-    failure = None
-    if qualifier is None:
-        failure = (
-            "ends with neither an all mechanism nor a redirect, so it does not say what to do "
-            "with other senders",
-            "End the record with -all (or ~all while you test).",
-        )
-    elif qualifier in ("+", "?"):
-        failure = (
-            f"ends with {qualifier}all, which lets any server send mail as {domain}",
-            f"Replace {qualifier}all with -all (or ~all while you test).",
-        )
-    elif state["lookups"] > SPF_LOOKUP_LIMIT:
-        # RFC 7208 4.6.4: over 10 DNS-querying terms is a permanent error at the receiver.
-        failure = (
-            f"needs {state['lookups']} DNS lookups, more than the limit of {SPF_LOOKUP_LIMIT}, "
-            "so receivers reject it as broken",
-            "Remove includes you no longer use, or replace some with ip4:/ip6: ranges.",
-        )
+    failure = _spf_failure(domain, qualifier=qualifier, lookups=state["lookups"])
     if failure:
         return CheckResult(
             "spf", Status.FAIL, f"{domain}'s SPF record {failure[0]}.", details, failure[1]
@@ -146,3 +129,26 @@ def spf(records: DomainRecords) -> CheckResult:
         f"with {state['lookups']} of {SPF_LOOKUP_LIMIT} DNS lookups.",
         details,
     )
+
+
+def _spf_failure(domain: str, *, qualifier: str | None, lookups: int) -> tuple[str, str] | None:
+    """What makes one SPF record fail (the sentence's end and the fix), or None."""
+    if qualifier is None:
+        return (
+            "ends with neither an all mechanism nor a redirect, so it does not say what to do "
+            "with other senders",
+            "End the record with -all (or ~all while you test).",
+        )
+    if qualifier in ("+", "?"):
+        return (
+            f"ends with {qualifier}all, which lets any server send mail as {domain}",
+            f"Replace {qualifier}all with -all (or ~all while you test).",
+        )
+    if lookups > SPF_LOOKUP_LIMIT:
+        # RFC 7208 4.6.4: over 10 DNS-querying terms is a permanent error at the receiver.
+        return (
+            f"needs {lookups} DNS lookups, more than the limit of {SPF_LOOKUP_LIMIT}, "
+            "so receivers reject it as broken",
+            "Remove includes you no longer use, or replace some with ip4:/ip6: ranges.",
+        )
+    return None

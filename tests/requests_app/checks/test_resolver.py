@@ -6,10 +6,11 @@ import ssl
 import pytest
 
 from requests_app.checks import resolver
-from requests_app.checks.resolver import MX, NameserverError, QueryError
+from requests_app.checks.records import MX, DomainRecords, Lookup, QueryError, SmtpProbe
+from requests_app.checks.resolver import NameserverError
 
 
-def fetch(nameserver: str, domain: str, *, deadline: float = 10.0) -> resolver.DomainRecords:
+def fetch(nameserver: str, domain: str, *, deadline: float = 10.0) -> DomainRecords:
     async def run():
         dns = resolver.make_resolver([nameserver], query_timeout=2.0)
         return await resolver.fetch_records(dns, domain, resolver.DomainDeadline(deadline))
@@ -17,7 +18,7 @@ def fetch(nameserver: str, domain: str, *, deadline: float = 10.0) -> resolver.D
     return asyncio.run(run())
 
 
-def lookup(nameserver: str, name: str, rdtype: str, *, timeout: float = 2.0) -> resolver.Lookup:
+def lookup(nameserver: str, name: str, rdtype: str, *, timeout: float = 2.0) -> Lookup:
     async def run():
         dns = resolver.make_resolver([nameserver], query_timeout=timeout)
         return await resolver.query(dns, name, rdtype, resolver.DomainDeadline(10))
@@ -108,9 +109,7 @@ def test_spf_following_stops_at_the_budget(nameserver):
     looped = asyncio.run(
         resolver._spf_targets(
             resolver.make_resolver([nameserver], query_timeout=2.0),
-            resolver.Lookup(
-                "x", "TXT", ("v=spf1 " + " ".join(f"include:i{n}.test" for n in range(20)),)
-            ),
+            Lookup("x", "TXT", ("v=spf1 " + " ".join(f"include:i{n}.test" for n in range(20)),)),
             resolver.DomainDeadline(10),
         )
     )
@@ -185,7 +184,7 @@ def test_a_domain_deadline_bounds_a_silent_resolver(silent_dns_port):
 # The STARTTLS probe
 
 
-def probe(nameserver: str, port: int, host: str = "mx.mailhost.test") -> resolver.SmtpProbe:
+def probe(nameserver: str, port: int, host: str = "mx.mailhost.test") -> SmtpProbe:
     async def run():
         dns = resolver.make_resolver([nameserver], query_timeout=2.0)
         deadline = resolver.DomainDeadline(10)

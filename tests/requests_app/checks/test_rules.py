@@ -3,7 +3,7 @@
 import pytest
 
 from requests_app.checks import rules
-from requests_app.checks.resolver import MX, SRV, DomainRecords, Lookup, QueryError, SmtpProbe
+from requests_app.checks.records import MX, SRV, DomainRecords, Lookup, QueryError, SmtpProbe
 from requests_app.checks.results import Status
 
 DOMAIN = "example.org.uk"
