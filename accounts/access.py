@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.middleware.csrf import rotate_token
 from django.shortcuts import redirect
 
-from requests_app.views import private_page
+from portal_kit.pages import private_page
 
 from .selectors import viewer_for
 

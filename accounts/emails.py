@@ -7,8 +7,10 @@ from django.urls import reverse
 
 from requests_app.emails import send_once
 
+from .models import SignInLink
 
-def send_sign_in_link(link, secret: str, minutes: int) -> None:
+
+def send_sign_in_link(link: SignInLink, *, secret: str, minutes: int) -> None:
     url = settings.SITE_URL + reverse("accounts:sign_in_link", args=[secret])
     message = EmailMessage(
         subject="Your sign-in link for Teams federation with NHSmail",

@@ -1,8 +1,6 @@
-from django import forms
+"""The contacts' sign-in form."""
 
-from agreements.signing import ATTESTATIONS
-from requests_app.forms import SingleLineField
-from requests_app.services import ContactDetails
+from django import forms
 
 
 class SignInForm(forms.Form):
@@ -16,81 +14,3 @@ class SignInForm(forms.Form):
             "invalid": "Enter an email address in the correct format, like name@example.org.uk",
         },
     )
-
-
-class ContactForm(forms.Form):
-    """A person named on a request: a technical contact, or a proposed SPOC."""
-
-    name = SingleLineField(
-        label="Full name", max_length=200, error_messages={"required": "Enter their full name"}
-    )
-    job_title = SingleLineField(
-        label="Job title", max_length=200, error_messages={"required": "Enter their job title"}
-    )
-    email = forms.EmailField(
-        label="Email address",
-        max_length=254,
-        widget=forms.EmailInput(attrs={"autocomplete": "off"}),
-        error_messages={
-            "required": "Enter their email address",
-            "invalid": "Enter an email address in the correct format, like name@example.org.uk",
-        },
-    )
-    phone = SingleLineField(label="Phone number (optional)", max_length=40, required=False)
-
-    def details(self) -> ContactDetails:
-        data = self.cleaned_data
-        return ContactDetails(data["name"], data["job_title"], data["email"], data["phone"])
-
-
-class SignForm(forms.Form):
-    """The signatory's signature on the issued FPA."""
-
-    name = SingleLineField(
-        label="Your full name", max_length=200, error_messages={"required": "Type your full name"}
-    )
-    job_title = SingleLineField(
-        label="Your job title", max_length=200, error_messages={"required": "Type your job title"}
-    )
-    director_confirmed = forms.BooleanField(
-        label="I hold a Director-level role in my organisation",
-        error_messages={"required": "The agreement must be signed at Director level"},
-    )
-    attest_read = forms.BooleanField(
-        label=ATTESTATIONS["read"], error_messages={"required": "Confirm you have read it"}
-    )
-    attest_authorised = forms.BooleanField(
-        label=ATTESTATIONS["authorised"],
-        error_messages={"required": "Confirm you are authorised to sign"},
-    )
-    attest_dcb1596 = forms.BooleanField(
-        label=ATTESTATIONS["dcb1596"],
-        error_messages={"required": "Confirm your organisation meets DCB1596"},
-    )
-    document_sha256 = forms.RegexField(
-        regex=r"^[0-9a-f]{64}$",
-        widget=forms.HiddenInput,
-        error_messages={
-            "invalid": "The page was damaged in transit. Reload it and sign again.",
-            "required": "The page was damaged in transit. Reload it and sign again.",
-        },
-    )
-
-    def attestations(self) -> list[str]:
-        return [key for key in ATTESTATIONS if self.cleaned_data.get(f"attest_{key}")]
-
-
-class NewContactForm(ContactForm):
-    """Adding someone: a technical contact, or the Director-level signatory of the agreement."""
-
-    role = forms.ChoiceField(
-        label="Their role",
-        choices=[
-            ("technical", "Technical contact"),
-            ("signatory", "Signatory (Director level): signs the agreement in the portal"),
-        ],
-        initial="technical",
-        widget=forms.RadioSelect,
-        error_messages={"required": "Choose their role"},
-    )
-    field_order = ["role", "name", "job_title", "email", "phone"]

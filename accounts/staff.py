@@ -1,19 +1,19 @@
 """Staff sign-in to the admin: password and an authenticator app's code (django-otp), failures
 throttled per username and per client address, every sign-in and failure in the audit log."""
 
-import base64
 import logging
 
 from django.conf import settings
 from django.contrib.auth.signals import user_logged_out
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.dispatch import receiver
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from requests_app import throttle
-from requests_app.audit import audit, client_ip
+from portal_kit import throttle
+from portal_kit.http import client_ip
+
+from .services.staff import staff_sign_in_failed, staff_signed_in, staff_signed_out
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class StaffSignInForm(OTPAdminAuthenticationForm):
             self._record_failure(reason)
             # One answer for every failure: which part was wrong is not for the asker to learn.
             raise ValidationError(SIGN_IN_FAILED, code="invalid_login") from None
-        audit(None, self.get_user(), "staff.signed_in", message="Password and authenticator code.")
+        staff_signed_in(user=self.get_user())
         return cleaned
 
     def _record_failure(self, reason: str, *, count: bool = True) -> None:
@@ -75,33 +75,7 @@ class StaffSignInForm(OTPAdminAuthenticationForm):
         logger.warning(
             "staff sign-in failed for %r from %s: %s", username, client_ip(self.request), reason
         )
-        audit(
-            None,
-            None,
-            "staff.sign_in_failed",
-            actor_label=f"sign-in as “{username}”",
-            message=reason[:500],
-        )
-
-
-def authenticator_enrol(user, *, actor=None) -> TOTPDevice:
-    """Give user a new authenticator (TOTP) device, replacing any they had."""
-    with transaction.atomic():
-        TOTPDevice.objects.filter(user=user).delete()
-        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
-        audit(
-            None,
-            actor,
-            "staff.authenticator_enrolled",
-            message=f"A new authenticator app for {user.get_username()}; any earlier one "
-            "stopped working.",
-        )
-    return device
-
-
-def authenticator_secret(device: TOTPDevice) -> str:
-    """The key to type into an authenticator app by hand (base32, as apps expect)."""
-    return base64.b32encode(device.bin_key).decode().rstrip("=")
+        staff_sign_in_failed(username=username, reason=reason)
 
 
 class PortalAdminSite(OTPAdminSite):
@@ -117,4 +91,4 @@ class PortalAdminSite(OTPAdminSite):
 @receiver(user_logged_out, dispatch_uid="accounts.staff_signed_out")
 def _signed_out(sender, request, user, **kwargs):
     if user is not None:
-        audit(None, user, "staff.signed_out")
+        staff_signed_out(user=user)

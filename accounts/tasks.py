@@ -2,11 +2,11 @@
 
 from celery import shared_task
 
-from requests_app.tasks import EMAIL_TASK_OPTIONS, EmailTask
+from requests_app.email_task import EMAIL_TASK_OPTIONS, EmailTask
 
-from . import services
+from .services import sign_in
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_sign_in_link(email: str, browser_hash: str) -> bool:
-    return services.sign_in_link_send(email=email, browser_hash=browser_hash)
+    return sign_in.sign_in_link_send(email=email, browser_hash=browser_hash)

@@ -24,6 +24,20 @@ def _pem(certificate) -> bytes:
     return certificate.public_bytes(serialization.Encoding.PEM)
 
 
+def _key_usage(*, key_cert_sign: bool, content_commitment: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=content_commitment,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=key_cert_sign,
+        crl_sign=key_cert_sign,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
 def make_seal_ca(directory: Path, label: str = "Test") -> dict[str, str]:
     """Write ca.pem, seal.pem and seal.key under directory; their paths by name."""
     now = datetime.now(UTC)
@@ -37,20 +51,7 @@ def make_seal_ca(directory: Path, label: str = "Test") -> dict[str, str]:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=3650))
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=False,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=True,
-                crl_sign=True,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(key_cert_sign=True, content_commitment=False), critical=True)
         .sign(ca_key, hashes.SHA256())
     )
     seal_key = ec.generate_private_key(ec.SECP256R1())
@@ -62,20 +63,7 @@ def make_seal_ca(directory: Path, label: str = "Test") -> dict[str, str]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
+        .add_extension(_key_usage(key_cert_sign=False, content_commitment=True), critical=True)
         .add_extension(
             x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False
         )

@@ -1,12 +1,29 @@
-"""The email that carries the Federation Partnering Agreement."""
+"""The agreement's emails: the one that carries the FPA, and those about signing and evidence
+(reminders, returned evidence, expiry) to the requester, SPOC and signatory."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 
-from requests_app.emails import one_line, request_recipients, send_once, status_url
+from requests_app.emails import (
+    one_line,
+    request_email,
+    request_email_key,
+    request_recipients,
+    send_once,
+    status_url,
+)
+from requests_app.models import FederationRequest
 
 from .models import Agreement, EvidenceCriterion
+from .selectors import missing_evidence, returned_evidence
+
+SUBJECTS = {
+    "evidence_returned": "Evidence needs more work for {ref}",
+    "fpa_reminder": "Reminder: the agreement for {ref} is waiting to be signed",
+    "evidence_reminder": "Reminder: evidence is still needed for {ref}",
+    "agreement_expired": "The agreement for {ref} has expired",
+}
 
 
 def send_agreement_email(*, agreement_id: int) -> bool:
@@ -35,3 +52,15 @@ def send_agreement_email(*, agreement_id: int) -> bool:
     with agreement.pdf.open("rb") as pdf:
         message.attach(agreement.download_name, pdf.read(), "application/pdf")
     return send_once(key=f"agreement:{agreement.pk}:sent", req=req, message=message)
+
+
+def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> bool:
+    """Render and send the email of this kind (one of SUBJECTS) for the request."""
+    req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
+    context = {
+        "returned_items": returned_evidence(req),
+        "missing_evidence": missing_evidence(req),
+        "expiry_days": settings.FPA_EXPIRY_DAYS,
+    }
+    message = request_email(req, kind=kind, subject=SUBJECTS[kind], context=context)
+    return send_once(key=request_email_key(req, key), req=req, message=message)

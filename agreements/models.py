@@ -32,8 +32,8 @@ def evidence_path(instance, filename):
     return _private_name("evidence", filename)
 
 
-class AgreementQuerySet(models.QuerySet):
-    def in_preparation(self):
+class AgreementQuerySet(models.QuerySet["Agreement"]):
+    def in_preparation(self) -> "AgreementQuerySet":
         """Agreements being rendered now: not sent, not failed, not given up as lost."""
         cutoff = timezone.now() - timedelta(minutes=settings.AGREEMENT_RENDER_STALE_MINUTES)
         return self.filter(sent_at__isnull=True, failure="", requested_at__gte=cutoff)

@@ -56,7 +56,7 @@ def inspect_in_sandbox(content: bytes, allowed: frozenset[str]) -> Inspection:
     return Inspection(**verdict)
 
 
-def check_seal_in_sandbox(pdf: bytes, cert_path: str, root_paths: list[str]) -> tuple[bool, str]:
+def check_seal_in_sandbox(pdf: bytes, *, cert_path: str, root_paths: list[str]) -> tuple[bool, str]:
     """signature_check.check_seal in a limited child: (genuine, a sentence)."""
     answer = _run_child("agreements.signature_check", ["seal", cert_path, *root_paths], pdf)
     if answer is None:

@@ -90,7 +90,7 @@ def verify(pdf: bytes) -> Verification:
     if not sealing_configured():
         return Verification(False, "The portal cannot check seals: it has no certificate.", digest)
     genuine, summary = check_seal_in_sandbox(
-        pdf, settings.SEAL_CERT_FILE, list(settings.SEAL_TRUST_ROOT_FILES)
+        pdf, cert_path=settings.SEAL_CERT_FILE, root_paths=list(settings.SEAL_TRUST_ROOT_FILES)
     )
     return Verification(genuine, summary, digest)
 

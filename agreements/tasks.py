@@ -5,11 +5,12 @@ import logging
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 
-from requests_app.errors import ActionRefused
-from requests_app.tasks import EMAIL_TASK_OPTIONS, EmailTask
+from portal_kit.errors import ActionRefused
+from requests_app.email_task import EMAIL_TASK_OPTIONS, EmailTask
 
-from . import emails, reminders, services
+from . import emails
 from .models import Agreement
+from .services import agreements, reminders
 
 
 class RenderTask(Task):
@@ -17,7 +18,7 @@ class RenderTask(Task):
     failure, so staff see it and can send a fresh one."""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        services.agreement_record_failure(
+        agreements.agreement_record_failure(
             agreement_id=kwargs["agreement_id"], reason=f"Rendering failed: {exc}"
         )
 
@@ -44,13 +45,13 @@ logger = logging.getLogger(__name__)
 def agreement_render(agreement_id: int) -> None:
     # Task arguments arrive as keywords (the outbox publishes kwargs), as on_failure expects.
     try:
-        services.agreement_render(agreement_id=agreement_id)
+        agreements.agreement_render(agreement_id=agreement_id)
     except SoftTimeLimitExceeded:
-        services.agreement_record_failure(
+        agreements.agreement_record_failure(
             agreement_id=agreement_id, reason="Rendering took longer than 120 seconds."
         )
     except ActionRefused as refusal:  # e.g. the request was rejected while it rendered
-        services.agreement_record_failure(agreement_id=agreement_id, reason=str(refusal))
+        agreements.agreement_record_failure(agreement_id=agreement_id, reason=str(refusal))
 
 
 @shared_task(base=AgreementEmailTask, **EMAIL_TASK_OPTIONS)
@@ -62,3 +63,8 @@ def agreement_email(agreement_id: int) -> bool:
 def agreement_reminders() -> dict:
     """Beat, daily: reminders of unsigned agreements and missing evidence; expiry."""
     return reminders.agreement_reminders()
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
+def agreement_request_email(request_id: int, kind: str, key: str) -> bool:
+    return emails.send_agreement_request_email(request_id=request_id, kind=kind, key=key)

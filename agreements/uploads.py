@@ -5,11 +5,11 @@ import hashlib
 
 from django.conf import settings
 
-from requests_app.errors import ActionRefused
+from portal_kit.errors import ActionRefused
+from portal_kit.uploads import too_large_message
 
 from .inspection import Inspection, Refused
 from .sandbox import inspect_in_sandbox
-from .upload_handlers import too_large_message
 
 PDF_ONLY = frozenset({"pdf"})
 PDF_OR_IMAGE = frozenset({"pdf", "png", "jpeg"})

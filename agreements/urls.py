@@ -5,5 +5,6 @@ from . import views
 app_name = "agreements"
 
 urlpatterns = [
-    path("verify/", views.verify_agreement, name="verify"),
+    path("agreements/verify/", views.verify_agreement, name="verify"),
+    path("status/<str:token>/agreement.pdf", views.status_download, name="status_download"),
 ]

@@ -330,7 +330,7 @@ class Seeder:
         self.requests, self.domains, self.contacts, self.events = [], [], [], []
         self.agreements, self.evidence, self.allow_list = [], [], []
         # About two requests per organisation. A later request finds its organisation again only
-        # by ODS code (services._organisation_for), so only those with one come back.
+        # by ODS code (services.lifecycle._organisation_for), so only those with one come back.
         organisations, returning = [], []
         first_number = Organisation.objects.count()
         for request_id, created_at in zip(ids, created, strict=True):

@@ -7,8 +7,9 @@ admin.site.index_title = "Federation requests"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("agreements/", include("agreements.urls")),
+    path("", include("agreements.urls")),  # agreements/verify/ and the status link's PDF
     path("account/support/", include("support.urls")),
     path("account/", include("accounts.urls")),
+    path("account/", include("portal.urls")),
     path("", include("requests_app.urls")),
 ]

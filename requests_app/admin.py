@@ -1,6 +1,6 @@
-"""Admin for organisations, the allow list and the audit log.
+"""Admin for organisations, the allow list, the audit log, check runs and changes of SPOC.
 
-The federation request's own admin (with its agreement and evidence) is in agreements/admin.py.
+The federation request's own page (the Feedback team's workbench) is in the workbench app.
 """
 
 from django.contrib import admin, messages
@@ -10,10 +10,11 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from . import contacts
-from .allowlist import EXPORT_FORMATS, allow_list_download
-from .audit import audit
-from .errors import ActionRefused
+from federation_portal.permissions import may
+from portal_kit.admin import ReadOnlyAdminMixin
+from portal_kit.errors import ActionRefused
+
+from .allow_list_formats import EXPORT_FORMATS
 from .models import (
     AllowListEntry,
     AuditEvent,
@@ -24,7 +25,8 @@ from .models import (
     SentEmail,
     SpocChange,
 )
-from .permissions import may
+from .services import contacts
+from .services.allow_list import allow_list_export
 
 
 @admin.register(Organisation)
@@ -38,7 +40,7 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Readable by staff with the view permission; nobody can add, change or delete."""
 
     list_display = (
@@ -55,31 +57,15 @@ class AuditEventAdmin(admin.ModelAdmin):
     list_select_related = ("request",)
     show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(AllowListEntry)
-class AllowListEntryAdmin(admin.ModelAdmin):
+class AllowListEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Domains join through federation, or manage.py import_allowlist."""
+
     list_display = ("display_name", "domain", "effective_date", "source", "request")
     list_filter = ("source", "effective_date")
     search_fields = ("domain", "request__reference")
     list_select_related = ("request",)
-
-    def has_add_permission(self, request):
-        return False  # domains join through federation, or manage.py import_allowlist
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     def get_urls(self):
         return [
@@ -101,24 +87,16 @@ class AllowListEntryAdmin(admin.ModelAdmin):
             raise PermissionDenied
         if fmt not in EXPORT_FORMATS:
             raise Http404("No such format.")
-        filename, content_type, text, warnings = allow_list_download(fmt)
-        for warning in warnings:
+        export = allow_list_export(fmt=fmt, actor=request.user)
+        for warning in export.warnings:
             messages.warning(request, warning)
-        audit(None, request.user, "allowlist.exported", message=f"{fmt}: {filename}")
-        response = HttpResponse(text, content_type=content_type)
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response = HttpResponse(export.text, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
         return response
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    pass
 
 
 @admin.register(OutboxMessage)

@@ -1,8 +1,6 @@
-"""The domain rules every entry path applies: the request form, the admin and the import.
-
-`normalise_domain` is pure (no database); `clean_domain` adds the checks against the allow
-list and other live requests.
-"""
+"""The domain-name rules every entry path applies (the request form, the admin, the import):
+pure, no database. services.domain_names adds the checks against the allow list and live
+requests."""
 
 import functools
 
@@ -32,9 +30,8 @@ def _encoded_length(label: str) -> int:
     return len("xn--") + len(label.encode("punycode"))
 
 
-def normalise_domain(raw: str) -> str:
-    """Return the domain as its lower-case A-label, or raise DomainError saying why not."""
-    text = (raw or "").strip()
+def _refuse_typing_slips(text: str) -> None:
+    """Refuse what people type instead of a domain: nothing, a wildcard, an address, a space."""
     if not text or text == ".":
         raise DomainError("Enter a domain name, like example.org.uk.")
     if "*" in text:
@@ -50,6 +47,12 @@ def normalise_domain(raw: str) -> str:
             )
     if any(character.isspace() for character in text):
         raise DomainError(f"“{text}” contains a space. Enter one domain name per line.")
+
+
+def normalise_domain(raw: str) -> str:
+    """Return the domain as its lower-case A-label, or raise DomainError saying why not."""
+    text = (raw or "").strip()
+    _refuse_typing_slips(text)
     invalid = DomainError(
         f"“{text}” is not a valid domain name: it may only contain letters, digits and "
         "hyphens, in labels separated by dots, with no hyphen at the start or end of a label."
@@ -98,41 +101,9 @@ def normalise_domain(raw: str) -> str:
     return a_label
 
 
-def clean_domain(
-    raw: str, *, exclude_request_id: int | None = None, reveal_reference: bool = False
-) -> str:
-    """normalise_domain, then refuse a domain already federated or held by a live request
-    (naming that request only when reveal_reference: staff paths)."""
-    from . import selectors  # selectors read models; keep this module importable without apps
-
-    name = normalise_domain(raw)
-    reason = selectors.domain_unavailable_reason(
-        name, exclude_request_id=exclude_request_id, reveal_reference=reveal_reference
-    )
-    if reason:
-        raise DomainError(reason)
-    return name
-
-
-def clean_domain_list(
-    raw_values: list[str],
-    *,
-    exclude_request_id: int | None = None,
-    reveal_reference: bool = False,
-):
-    """Clean each domain; return (names, errors) with duplicates in the list refused too."""
-    names: list[str] = []
-    errors: list[str] = []
-    for raw in raw_values:
-        try:
-            name = clean_domain(
-                raw, exclude_request_id=exclude_request_id, reveal_reference=reveal_reference
-            )
-        except DomainError as error:
-            errors.append(str(error))
-            continue
-        if name in names:
-            errors.append(f"“{raw.strip()}” is listed twice. Enter each domain once.")
-            continue
-        names.append(name)
-    return names, errors
+def domain_unicode(name: str) -> str:
+    """The domain as people read it (U-label form); the A-label is what is stored."""
+    try:
+        return idna.decode(name)
+    except idna.IDNAError:
+        return name

@@ -7,25 +7,15 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from .audit import audit
-from .models import (
-    CheckRun,
-    ContactRole,
-    FederationRequest,
-    SentEmail,
-    SpocChange,
-    domain_unicode,
-)
+from .domains import domain_unicode
+from .models import CheckRun, ContactRole, FederationRequest, SentEmail, SpocChange
 
 SUBJECTS = {
     "submitted": "Your Teams federation request {ref} has been received",
     "rejected": "Your Teams federation request {ref} has not been accepted",
     "withdrawn": "Your Teams federation request {ref} has been withdrawn",
     "signed": "We have received the signed agreement for {ref}",
-    "evidence_returned": "Evidence needs more work for {ref}",
     "federated": "Your domains are federated with NHSmail ({ref})",
-    "fpa_reminder": "Reminder: the agreement for {ref} is waiting to be signed",
-    "evidence_reminder": "Reminder: evidence is still needed for {ref}",
-    "agreement_expired": "The agreement for {ref} has expired",
 }
 
 
@@ -67,29 +57,40 @@ def send_once(*, key: str, req: FederationRequest, message: EmailMessage) -> boo
     return True
 
 
-def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
-    """Render and send the email of this kind for the request."""
-    req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
-    context = {
-        "req": req,
-        "status_url": status_url(req),
-        "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
-        "domains": [d.display_name for d in req.domains.all()],
-        # Returned items not since replaced by a newer upload for the same criterion.
-        "returned_items": req.evidence_items.filter(status="returned")
-        .exclude(criterion__in=req.evidence_items.exclude(status="returned").values("criterion"))
-        .select_related("criterion"),
-        "missing_evidence": req.missing_evidence(),
-        "expiry_days": settings.FPA_EXPIRY_DAYS,
-    }
-    message = EmailMessage(
-        subject=one_line(SUBJECTS[kind].format(ref=req.reference)),
-        body=render_to_string(f"emails/{kind}.txt", context),
+def request_email(
+    req: FederationRequest, *, kind: str, subject: str, context: dict | None = None
+) -> EmailMessage:
+    """The email of kind (templates/emails/<kind>.txt) to the requester, SPOC and signatory;
+    context adds to what every such email knows."""
+    body = render_to_string(
+        f"emails/{kind}.txt",
+        {
+            "req": req,
+            "status_url": status_url(req),
+            "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+            "domains": [d.display_name for d in req.domains.all()],
+            **(context or {}),
+        },
+    )
+    return EmailMessage(
+        subject=one_line(subject.format(ref=req.reference)),
+        body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=request_recipients(req),
         reply_to=[settings.FEEDBACK_TEAM_EMAIL],
     )
-    return send_once(key=f"request:{req.pk}:{key}", req=req, message=message)
+
+
+def request_email_key(req: FederationRequest, key: str) -> str:
+    """The SentEmail key of a request's email: each is sent once."""
+    return f"request:{req.pk}:{key}"
+
+
+def send_request_email(*, request_id: int, kind: str, key: str) -> bool:
+    """Render and send the email of this kind for the request."""
+    req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
+    message = request_email(req, kind=kind, subject=SUBJECTS[kind])
+    return send_once(key=request_email_key(req, key), req=req, message=message)
 
 
 def send_checks_worsened_email(*, request_id: int, run_id: int) -> bool:
@@ -136,7 +137,7 @@ def send_spoc_change_email(*, change_id: int, kind: str) -> bool:
                 "change": change,
                 "kind": kind,
                 "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
-                "account_url": settings.SITE_URL + reverse("accounts:home"),
+                "account_url": settings.SITE_URL + reverse("portal:home"),
             },
         ),
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -150,7 +151,7 @@ def request_id_of_spoc_change(change_id: int) -> int:
     return SpocChange.objects.values_list("request_id", flat=True).get(pk=change_id)
 
 
-def record_email_failure(*, request_id: int, task_name: str, reason: str) -> None:
+def record_email_failure(*, request_id: int | None, task_name: str, reason: str) -> None:
     """Staff see in the request's audit log that an email could not be sent."""
     req = FederationRequest.objects.filter(pk=request_id).first()
     audit(req, None, "email.failed", message=f"{task_name}: {reason}"[:2000])

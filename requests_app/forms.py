@@ -1,23 +1,16 @@
-"""The request form (public, and the service desk's raise-on-behalf) and staff action forms."""
+"""The request form (the public page, and the service desk's raise-on-behalf page in the
+workbench builds on it) and the requester's withdraw form."""
 
 import re
 
 from django import forms
-from django.utils import timezone
 
-from .domains import clean_domain_list
+from portal_kit.forms import SingleLineField
+
 from .models import ods_code_validator
-from .services import MAX_DOMAINS_PER_REQUEST, ContactDetails
-
-
-class SingleLineField(forms.CharField):
-    """Text that belongs on one line: a name, a job title. Refuses line breaks and control
-    characters, which a crafted post could otherwise carry into an email's headers."""
-
-    def validate(self, value):
-        super().validate(value)
-        if any(ord(character) < 32 or ord(character) == 127 for character in value):
-            raise forms.ValidationError(f"Enter {self.label.lower()} on one line")
+from .services.contacts import ContactDetails
+from .services.domain_names import clean_domain_list
+from .services.lifecycle import MAX_DOMAINS_PER_REQUEST
 
 
 class RequestForm(forms.Form):
@@ -156,61 +149,10 @@ class RequestForm(forms.Form):
         ]
 
 
-class RaiseOnBehalfForm(RequestForm):
-    reveal_domain_holders = True
-
-    on_behalf_reason = forms.CharField(
-        label="Why is the service desk raising this request?",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="For example: the organisation has no NHSmail presence; ticket number.",
-    )
-
-    def service_arguments(self) -> dict:
-        return {
-            **super().service_arguments(),
-            "on_behalf_reason": self.cleaned_data["on_behalf_reason"],
-        }
-
-
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label="Why are you withdrawing the request? (optional)",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-    )
-
-
-# -- the Feedback team's action forms (admin) -------------------------------------------------
-
-
-class ReviewForm(forms.Form):
-    decision = forms.ChoiceField(
-        label="Decision",
-        choices=[
-            ("accept", "The domains meet the initial review criteria"),
-            ("reject", "The domains do not meet the criteria: reject the request"),
-        ],
-        widget=forms.RadioSelect,
-    )
-    notes = forms.CharField(
-        label="Review notes",
-        widget=forms.Textarea(attrs={"rows": 4}),
-        help_text="What was checked and what was found. If you reject, the requester sees this.",
-    )
-
-
-class ReasonForm(forms.Form):
-    reason = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000
-    )
-
-
-class FederateForm(forms.Form):
-    effective_date = forms.DateField(
-        label="Effective date",
-        help_text="The date the domains join the allow list (YYYY-MM-DD).",
-        initial=timezone.localdate,
-        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
-        input_formats=["%Y-%m-%d"],
     )

@@ -1,10 +1,13 @@
 """Reads shared by views, the admin, commands and tasks."""
 
 import contextlib
+from datetime import date
+from typing import Any
 
 import idna
 from django.db.models import Prefetch, Q, QuerySet
 
+from .allow_list_formats import AllowListRow
 from .models import (
     AllowListEntry,
     AuditEvent,
@@ -43,12 +46,13 @@ def domain_unavailable_reason(
 
 def request_by_status_token(token: str) -> FederationRequest | None:
     """The request a private status link points at, with what its page shows."""
-    return (
+    request: FederationRequest | None = (
         FederationRequest.objects.select_related("organisation")
         .prefetch_related("domains", "contacts")
         .filter(status_token=token)
         .first()
     )
+    return request
 
 
 def request_timeline(request: FederationRequest) -> list[AuditEvent]:
@@ -60,9 +64,10 @@ def request_timeline(request: FederationRequest) -> list[AuditEvent]:
 
 def requests_for_admin() -> QuerySet[FederationRequest]:
     """The changelist's rows; a fixed number of queries whatever the page size."""
-    return FederationRequest.objects.select_related("organisation").prefetch_related(
-        Prefetch("domains", queryset=RequestedDomain.objects.order_by("name"))
-    )
+    requests: QuerySet[FederationRequest] = FederationRequest.objects.select_related(
+        "organisation"
+    ).prefetch_related(Prefetch("domains", queryset=RequestedDomain.objects.order_by("name")))
+    return requests
 
 
 def request_search_filter(term: str) -> Q:
@@ -113,7 +118,7 @@ def latest_check_run(request: FederationRequest, *, completed: bool = False) -> 
     return runs.prefetch_related("domains_checked").order_by("-requested_at", "-pk").first()
 
 
-def check_run_results(run: CheckRun, *, for_requester: bool = False) -> list[dict]:
+def check_run_results(run: CheckRun, *, for_requester: bool = False) -> list[dict[str, Any]]:
     """Each domain of the run, worst verdict first, with its checks worst first.
 
     for_requester keeps only what the status page may show: the status, summary and fix.
@@ -141,3 +146,25 @@ def check_run_results(run: CheckRun, *, for_requester: bool = False) -> list[dic
             }
         )
     return sorted(domains, key=lambda d: (STATUS_ORDER.get(d["verdict"], 99), d["domain"]))
+
+
+def allow_list_rows(*, on_date: date | None = None) -> list[AllowListRow]:
+    """Every allow list entry with its details, by domain (only those in effect by on_date)."""
+    entries = AllowListEntry.objects.select_related("request").order_by("domain")
+    if on_date is not None:
+        entries = entries.filter(effective_date__lte=on_date)
+    return [
+        AllowListRow(
+            domain=entry.domain,
+            effective_date=entry.effective_date,
+            source=entry.source,
+            request_reference=(entry.request.reference or "") if entry.request else "",
+        )
+        for entry in entries
+    ]
+
+
+def domains_on_allow_list(names: list[str]) -> list[str]:
+    """Those of names already on the allow list, sorted."""
+    listed = AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True)
+    return sorted(listed)

@@ -1,46 +1,18 @@
 """Celery tasks: ids in, call a service. Retries and limits live here."""
 
 import logging
-import smtplib
 
-from celery import Task, shared_task
+from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import OperationalError
 
-from . import check_runs, emails, outbox
+from . import emails, outbox
 from .checks import engine, resolver
+from .email_task import EMAIL_TASK_OPTIONS, EmailTask
+from .services import check_runs
 
 logger = logging.getLogger(__name__)
-
-# Every email task: acknowledged after it runs, a minute to send, retried with a backoff that
-# stays well under the broker's visibility timeout (3600 s), so a waiting retry is not
-# redelivered as a duplicate.
-EMAIL_TASK_OPTIONS = {
-    "acks_late": True,
-    "reject_on_worker_lost": True,
-    "soft_time_limit": 60,
-    "time_limit": 90,
-    "autoretry_for": (smtplib.SMTPException, OSError, SoftTimeLimitExceeded),
-    "retry_backoff": 10,
-    "retry_backoff_max": 600,
-    "retry_jitter": True,
-    "max_retries": 8,
-}
-
-
-class EmailTask(Task):
-    """An email that still fails once its retries are spent is recorded for staff to see."""
-
-    def request_id_of(self, kwargs: dict) -> int | None:
-        return kwargs.get("request_id")
-
-    def on_failure(self, exc, task_id, args, kwargs, einfo):
-        emails.record_email_failure(
-            request_id=self.request_id_of(kwargs),
-            task_name=self.name,
-            reason=f"{type(exc).__name__}: {exc}",
-        )
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)

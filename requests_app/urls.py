@@ -9,6 +9,5 @@ urlpatterns = [
     path("request/", views.request_form, name="request_form"),
     path("request/done/", views.confirmation, name="confirmation"),
     path("status/<str:token>/", views.status, name="status"),
-    path("status/<str:token>/agreement.pdf", views.agreement_download, name="agreement_download"),
     path("status/<str:token>/withdraw/", views.withdraw, name="withdraw"),
 ]

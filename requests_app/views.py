@@ -1,53 +1,23 @@
 """The public pages: start, request form, confirmation, and the private status page."""
 
-from functools import wraps
-
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from . import selectors, services, throttle
-from .audit import REQUESTER_LABEL, audit, client_ip
-from .errors import ActionRefused
+from portal_kit import throttle
+from portal_kit.errors import ActionRefused
+from portal_kit.http import client_ip
+from portal_kit.pages import private_page, too_many
+
+from . import selectors
 from .forms import RequestForm, WithdrawForm
-from .models import OPEN_STATES, State
+from .models import CLOSED_STATES, OPEN_STATES
+from .next_steps import NEXT_STEPS
+from .services import lifecycle
+from .status_page import status_context
 
 SESSION_LAST_SUBMISSION = "last_submission"
-
-# What the requester should expect next, for each state.
-NEXT_STEPS = {
-    State.SUBMITTED: "The NHSmail Feedback team will review your domains against the initial "
-    "review criteria. If they meet them, we will email you the Federation Partnering Agreement.",
-    State.REVIEWED: "Your domains meet the initial review criteria. We are preparing your "
-    "Federation Partnering Agreement and will email it to you and your SPOC shortly.",
-    State.FPA_SENT: "A Director-level signatory for your organisation signs the agreement. Return "
-    "it to the NHSmail Feedback team with evidence that you meet the DCB1596 secure email "
-    "standard, quoting your reference.",
-    State.SIGNED: "We have the signed agreement. The Feedback team is checking your evidence "
-    "against the DCB1596 secure email standard and will tell you if anything needs more work.",
-    State.EVIDENCE_VERIFIED: "Your evidence is verified. The Feedback team will add your domains "
-    "to NHSmail's allow list and tell you the date it takes effect.",
-    State.FEDERATED: "Your domains are on NHSmail's allow list. Your technical contact should "
-    "check that Teams external access allows nhs.net.",
-    State.REJECTED: "This request is closed. You can make a new request once the reason above "
-    "is addressed.",
-    State.WITHDRAWN: "This request is closed. You can make a new request at any time.",
-}
-
-
-def private_page(view):
-    """For pages behind a private status link: never cached, never indexed."""
-
-    @wraps(view)
-    @never_cache
-    def wrapped(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response["X-Robots-Tag"] = "noindex, nofollow"
-        return response
-
-    return wrapped
 
 
 def start(request):
@@ -62,7 +32,7 @@ def request_form(request):
         limit=settings.REQUEST_FORM_POSTS_PER_HOUR,
         window_seconds=3600,
     ):
-        return render(request, "requests_app/too_many.html", status=429)
+        return too_many(request)
     if request.method == "POST" and form.is_valid():
         email = form.cleaned_data["requester_email"].lower()
         if not throttle.allow(
@@ -70,9 +40,9 @@ def request_form(request):
             limit=settings.REQUESTS_PER_EMAIL_PER_DAY,
             window_seconds=24 * 3600,
         ):
-            return render(request, "requests_app/too_many.html", status=429)
+            return too_many(request)
         try:
-            req = services.request_submit(**form.service_arguments())
+            req = lifecycle.request_submit(**form.service_arguments())
         except ActionRefused as refusal:
             form.add_error(None, str(refusal))
         else:
@@ -100,7 +70,6 @@ def _request_or_404(token: str):
 @private_page
 def status(request, token):
     req = _request_or_404(token)
-    agreement = req.current_agreement
     check_run = selectors.latest_check_run(req, completed=True)
     return render(
         request,
@@ -113,31 +82,10 @@ def status(request, token):
             "req": req,
             "timeline": selectors.request_timeline(req),
             "next_step": NEXT_STEPS[req.state],
-            "agreement": agreement if agreement and agreement.sent_at else None,
             "can_withdraw": req.state in OPEN_STATES,
-            "is_closed": req.state in (State.REJECTED, State.WITHDRAWN),
+            "is_closed": req.state in CLOSED_STATES,
+            **status_context(req),
         },
-    )
-
-
-@private_page
-def agreement_download(request, token):
-    req = _request_or_404(token)
-    agreement = req.current_agreement
-    if agreement is None or agreement.sent_at is None:
-        raise Http404("No agreement has been sent for this request yet.")
-    audit(
-        req,
-        None,
-        "file.downloaded",
-        message=f"Issued FPA (SHA-256 {agreement.pdf_sha256}) from the status page.",
-        actor_label=REQUESTER_LABEL,
-    )
-    return FileResponse(
-        agreement.pdf.open("rb"),
-        as_attachment=True,
-        filename=agreement.download_name,
-        content_type="application/pdf",
     )
 
 
@@ -148,7 +96,7 @@ def withdraw(request, token):
     form = WithdrawForm(request.POST) if request.method == "POST" else WithdrawForm()
     if request.method == "POST" and form.is_valid():
         try:
-            services.request_withdraw(
+            lifecycle.request_withdraw(
                 request_id=req.pk, actor=None, reason=form.cleaned_data["reason"]
             )
         except ActionRefused as refusal:

@@ -3,10 +3,11 @@
 from django import forms
 from django.contrib import admin, messages
 
-from requests_app.errors import ActionRefused
+from portal_kit.admin import ReadOnlyAdminMixin
+from portal_kit.errors import ActionRefused
 
-from . import services
 from .models import SupportReply, SupportRequest
+from .services import support_requests
 
 
 class SupportUpdateForm(forms.ModelForm):
@@ -23,18 +24,12 @@ class SupportUpdateForm(forms.ModelForm):
         fields = ["status"]
 
 
-class SupportReplyInline(admin.TabularInline):
+class SupportReplyInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SupportReply
     fields = ("created_at", "author", "author_email", "body")
     readonly_fields = fields
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 @admin.register(SupportRequest)
@@ -77,7 +72,7 @@ class SupportRequestAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         # Every change goes through the service: audited, and the contact emailed.
         try:
-            services.support_update(
+            support_requests.support_update(
                 support_id=obj.pk,
                 actor=request.user,
                 status=form.cleaned_data["status"],

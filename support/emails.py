@@ -9,7 +9,7 @@ from django.urls import reverse
 from requests_app.emails import one_line, send_once
 
 from .models import SupportReply, SupportRequest
-from .services import support_recipient
+from .selectors import support_recipient
 
 
 def send_support_email(

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from requests_app.tasks import EMAIL_TASK_OPTIONS, EmailTask
+from requests_app.email_task import EMAIL_TASK_OPTIONS, EmailTask
 
 from . import emails
 from .models import SupportRequest

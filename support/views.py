@@ -5,36 +5,37 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from accounts.access import contact_required
-from requests_app.errors import ActionRefused
+from portal_kit.errors import ActionRefused
 
-from . import selectors, services
+from . import selectors
 from .forms import ReplyForm, SupportRequestForm
+from .services import support_requests
 
 
-@contact_required(signed_out_message=services.who_may_raise)
+@contact_required(signed_out_message=support_requests.who_may_raise)
 def support_list(request):
     return render(
         request,
         "support/list.html",
         {
             "support_requests": selectors.support_requests_for(request.viewer),
-            "may_raise": services.requests_open_to_support(request.viewer.email).exists(),
+            "may_raise": selectors.requests_open_to_support(request.viewer.email).exists(),
         },
     )
 
 
-@contact_required(signed_out_message=services.who_may_raise)
+@contact_required(signed_out_message=support_requests.who_may_raise)
 @require_http_methods(["GET", "POST"])
 def support_new(request):
-    eligible = list(services.requests_open_to_support(request.viewer.email))
+    eligible = list(selectors.requests_open_to_support(request.viewer.email))
     if not eligible:
-        refusal = services.who_may_raise()
+        refusal = support_requests.who_may_raise()
         return render(request, "support/new.html", {"refusal": refusal}, status=403)
     form = SupportRequestForm(request.POST or None, requests=eligible)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            support = services.support_raise(
+            support = support_requests.support_raise(
                 request_id=data["request"],
                 actor_email=request.viewer.email,
                 category=data["category"],
@@ -50,7 +51,7 @@ def support_new(request):
     return render(request, "support/new.html", {"form": form})
 
 
-@contact_required(signed_out_message=services.who_may_raise)
+@contact_required(signed_out_message=support_requests.who_may_raise)
 @require_http_methods(["GET", "POST"])
 def support_detail(request, reference):
     support = selectors.support_request_for(request.viewer, reference)
@@ -59,7 +60,7 @@ def support_detail(request, reference):
     form = ReplyForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            services.support_contact_reply(
+            support_requests.support_contact_reply(
                 support_id=support.pk,
                 actor_email=request.viewer.email,
                 body=form.cleaned_data["body"],

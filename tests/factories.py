@@ -1,11 +1,17 @@
 """factory_boy factories; a request can be built straight into any state for tests."""
 
+import datetime
+import hashlib
+import io
+
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.core.files.base import ContentFile
 from django.utils import timezone
+from pypdf import PdfWriter
 
-from agreements.models import Agreement, EvidenceCriterion, EvidenceItem
+from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from requests_app.models import (
     CheckRun,
     CheckRunState,
@@ -138,3 +144,49 @@ class EvidenceItemFactory(factory.django.DjangoModelFactory):
     file = factory.django.FileField(filename="evidence.pdf", data=b"%PDF-1.4 test")
     original_filename = "evidence.pdf"
     sha256 = "0" * 64
+
+
+def blank_pdf(pages: int = 1) -> bytes:
+    """A valid PDF of blank A4 pages."""
+    writer = PdfWriter()
+    for _ in range(pages):
+        writer.add_blank_page(595, 842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
+def request_in(state: State, staff, **factory_arguments) -> FederationRequest:
+    """A request in state with what that state implies: a sent agreement, a signed copy,
+    verified evidence for every required criterion once signed."""
+    req = FederationRequestFactory(state=state, **factory_arguments)
+    if state in (State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED):
+        content = blank_pdf()
+        agreement = AgreementFactory(
+            request=req,
+            requested_by=staff,
+            pdf=ContentFile(content, name="fpa.pdf"),
+            pdf_sha256=hashlib.sha256(content).hexdigest(),
+            rendered_at=timezone.now(),
+            sent_at=timezone.now(),
+        )
+        if state != State.FPA_SENT:
+            signed = blank_pdf(pages=2)
+            agreement.signed_copy.save("signed.pdf", ContentFile(signed), save=False)
+            agreement.signed_copy_sha256 = hashlib.sha256(signed).hexdigest()
+            agreement.signatory_name = "Dana Director"
+            agreement.signatory_job_title = "Director of Digital"
+            agreement.signatory_is_director = True
+            agreement.signed_on = datetime.date(2026, 2, 14)
+            agreement.save()
+            # Another member of the team verified it: staff may then federate (four eyes).
+            verifier = UserFactory(username=f"vera.verifier.{req.pk}", groups=["Feedback team"])
+            for criterion in EvidenceCriterion.objects.filter(required=True):
+                EvidenceItemFactory(
+                    request=req,
+                    criterion=criterion,
+                    status=EvidenceStatus.VERIFIED,
+                    verified_by=verifier,
+                    verified_at=timezone.now(),
+                )
+    return req

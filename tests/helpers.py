@@ -3,9 +3,10 @@
 from django.utils import timezone
 from django_otp.oath import totp
 
-from requests_app.check_runs import check_run_record
 from requests_app.models import AuditEvent, CheckRunState, FederationRequest, OutboxMessage
-from requests_app.services import ContactDetails, request_submit
+from requests_app.services.check_runs import check_run_record
+from requests_app.services.contacts import ContactDetails
+from requests_app.services.lifecycle import request_submit
 
 
 def reload(req) -> FederationRequest:

@@ -1,7 +1,7 @@
 """Every URL of the portal's own pages, for every kind of visitor, with the answer each gets.
 
 The suite fails when a URL is added to the portal without a row here. The admin's pages are
-covered by their own tests (tests/agreements/test_admin.py, tests/accounts/test_staff_sign_in.py).
+covered by their own tests (tests/workbench/, tests/accounts/test_staff_sign_in.py).
 """
 
 import hashlib
@@ -33,25 +33,25 @@ MATRIX = {
     "requests_app:request_form": [200, 200, 200, 200, 200],
     "requests_app:confirmation": ["redirect:/"] * 5,
     "requests_app:status": [200] * 5,
-    "requests_app:agreement_download": [200] * 5,
     "requests_app:withdraw": [200] * 5,
     "accounts:sign_in": [200] * 5,
     "accounts:sign_in_sent": [SIGN_IN] * 5,
     "accounts:sign_in_link": [200] * 5,
     "accounts:sign_out": [405] * 5,
-    "accounts:home": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
-    "accounts:request": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:agreement_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:contact_add": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
-    "accounts:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
+    "portal:home": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
+    "portal:request": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:agreement_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:contact_add": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
     # The SPOC is not the signatory: signing is refused in words; the signed copy is theirs.
-    "accounts:sign": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
-    "accounts:signed_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:sign": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
+    "portal:signed_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "agreements:verify": [200] * 5,
+    "agreements:status_download": [200] * 5,
     # Only contacts named in a signed agreement may raise one; the other organisation's is not.
     "support:list": [SIGN_IN, 200, 200, SIGN_IN, SIGN_IN],
     "support:new": [SIGN_IN, 200, 403, SIGN_IN, SIGN_IN],
@@ -141,19 +141,19 @@ def url_for(name: str, world) -> str:
     req = world["req"]
     arguments = {
         "requests_app:status": [req.status_token],
-        "requests_app:agreement_download": [req.status_token],
+        "agreements:status_download": [req.status_token],
         "requests_app:withdraw": [req.status_token],
         "accounts:sign_in_link": ["an-unknown-link"],
-        "accounts:request": [req.reference],
-        "accounts:agreement_download": [req.reference],
-        "accounts:contact_add": [req.reference],
-        "accounts:contact_edit": [req.reference, world["technical"].pk],
-        "accounts:contact_remove": [req.reference, world["technical"].pk],
-        "accounts:spoc_change": [req.reference],
-        "accounts:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
-        "accounts:teams_setup": [req.reference],
-        "accounts:sign": [req.reference],
-        "accounts:signed_download": [req.reference],
+        "portal:request": [req.reference],
+        "portal:agreement_download": [req.reference],
+        "portal:contact_add": [req.reference],
+        "portal:contact_edit": [req.reference, world["technical"].pk],
+        "portal:contact_remove": [req.reference, world["technical"].pk],
+        "portal:spoc_change": [req.reference],
+        "portal:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
+        "portal:teams_setup": [req.reference],
+        "portal:sign": [req.reference],
+        "portal:signed_download": [req.reference],
         "support:detail": [world["support"].reference],
     }
     return reverse(name, args=arguments.get(name, []))
@@ -177,6 +177,6 @@ def test_each_visitor_gets_the_answer_in_the_matrix(visitor, world):
 
 def test_a_404_from_the_account_pages_gives_nothing_of_the_request_away(world):
     client = visitor_client("other_contact", world)
-    response = client.get(url_for("accounts:request", world))
+    response = client.get(url_for("portal:request", world))
     assert response.status_code == 404
     assert world["req"].organisation.name.encode() not in response.content

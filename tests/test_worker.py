@@ -5,9 +5,10 @@ import hashlib
 import pytest
 from django.urls import reverse
 
-from agreements import services as agreement_services
-from requests_app import services
+from agreements.selectors import current_agreement
+from agreements.services.agreements import agreement_issue
 from requests_app.models import FederationRequest, OutboxMessage, State
+from requests_app.services.lifecycle import request_review
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.helpers import submit_lakeside_care
 
@@ -57,15 +58,15 @@ def test_sending_the_agreement_renders_it_in_the_worker_and_emails_the_pdf(
 ):
     req = submit_lakeside_care()
     wait_for_check_runs(req)
-    services.request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks seen.")
-    agreement_services.agreement_issue(request_id=req.pk, actor=feedback_user)
+    request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks seen.")
+    agreement_issue(request_id=req.pk, actor=feedback_user)
 
     def sent():
         req.refresh_from_db()
         return req.state == State.FPA_SENT
 
     wait_for(sent, timeout=60, what="the worker to render and send the agreement")
-    agreement = req.current_agreement
+    agreement = current_agreement(req)
     assert agreement.pdf_sha256 and agreement.sent_at
     message = wait_for(
         lambda: mail_to("lee@", "Federation Partnering Agreement"),

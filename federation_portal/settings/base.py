@@ -30,6 +30,8 @@ INSTALLED_APPS = [
     "agreements",
     "accounts",
     "support",
+    "portal",
+    "workbench",
 ]
 
 MIDDLEWARE = [
@@ -104,7 +106,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 2  # every form takes one file
 # The size limit first, so an oversized upload stops being read at UPLOAD_MAX_BYTES.
 FILE_UPLOAD_HANDLERS = [
-    "agreements.upload_handlers.SizeLimitUploadHandler",
+    "portal_kit.uploads.SizeLimitUploadHandler",
     "django.core.files.uploadhandler.MemoryFileUploadHandler",
     "django.core.files.uploadhandler.TemporaryFileUploadHandler",
 ]

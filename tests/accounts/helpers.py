@@ -5,7 +5,7 @@ import re
 from django.core import mail
 from django.urls import reverse
 
-from accounts import services
+from accounts.services import sign_in as sign_in_service
 from accounts.views import BROWSER_COOKIE
 
 
@@ -19,8 +19,8 @@ def emailed_link(client, email: str) -> str:
     ask_for_link(client, email)
     browser = client.cookies[BROWSER_COOKIE].value
     mail.outbox.clear()
-    assert services.sign_in_link_send(
-        email=email.lower(), browser_hash=services.secret_hash(browser)
+    assert sign_in_service.sign_in_link_send(
+        email=email.lower(), browser_hash=sign_in_service.secret_hash(browser)
     )
     (message,) = mail.outbox
     match = re.search(r"https?://\S+(/account/sign-in/link/[\w-]+/)", message.body)

@@ -6,7 +6,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.staff import authenticator_secret
+from accounts.services.staff import authenticator_secret
 from requests_app.models import AuditEvent
 from tests.factories import UserFactory
 

@@ -10,9 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts import services
 from accounts.access import SESSION_EMAIL
 from accounts.models import SignInLink
+from accounts.services import sign_in as sign_in_service
 from accounts.views import BROWSER_COOKIE
 from requests_app.models import AuditEvent, Contact, OutboxMessage
 from tests.accounts.helpers import ask_for_link, emailed_link, sign_in
@@ -56,7 +56,9 @@ def test_the_worker_emails_a_contact_a_link_stored_only_as_its_hash(client, spoc
 
 
 def test_the_worker_sends_nothing_to_a_stranger_and_records_the_attempt():
-    assert services.sign_in_link_send(email="nobody@unknown.example", browser_hash="x") is False
+    assert (
+        sign_in_service.sign_in_link_send(email="nobody@unknown.example", browser_hash="x") is False
+    )
     assert mail.outbox == []
     assert not SignInLink.objects.exists()
     event = AuditEvent.objects.get(action="contact.sign_in_refused")

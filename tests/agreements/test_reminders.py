@@ -5,23 +5,24 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.conf import settings
-from django.urls import reverse
 from django.utils import timezone
 
-from agreements import reminders, tasks
+from agreements import tasks
+from agreements.guards import agreement_rendered
 from agreements.models import EvidenceCriterion
+from agreements.selectors import current_agreement
+from agreements.services import reminders
+from agreements.services.notices import REQUEST_EMAIL_TASK
+from agreements.tasks import agreement_request_email
 from federation_portal.celery import app
 from requests_app.models import AuditEvent, FederationRequest, OutboxMessage, State
-from requests_app.services import SEND_EMAIL_TASK
-from requests_app.tasks import send_request_email
-from tests.agreements.test_admin import request_in
-from tests.factories import EvidenceItemFactory
+from tests.factories import EvidenceItemFactory, request_in
 
 pytestmark = pytest.mark.django_db
 
 
 def queued(kind: str) -> list[dict]:
-    rows = OutboxMessage.objects.filter(task_name=SEND_EMAIL_TASK).order_by("pk")
+    rows = OutboxMessage.objects.filter(task_name=REQUEST_EMAIL_TASK).order_by("pk")
     return [row.kwargs for row in rows if row.kwargs["kind"] == kind]
 
 
@@ -46,7 +47,7 @@ def test_an_unsigned_agreement_is_reminded_once_per_period(feedback_user, mailou
         assert reminders.agreement_reminders()["fpa_reminders"] == 1  # the second period
 
     assert [job["request_id"] for job in queued("fpa_reminder")] == [req.pk, req.pk]
-    send_request_email(**queued("fpa_reminder")[0])
+    agreement_request_email(**queued("fpa_reminder")[0])
     (message,) = mailoutbox
     assert "waiting to be signed" in message.subject
     assert "expires" in message.body
@@ -81,30 +82,37 @@ def test_an_agreement_unsigned_too_long_expires_and_the_request_needs_a_fresh_on
     assert counts["expired"] == 1
     req.refresh_from_db()
     assert req.state == State.REVIEWED
-    assert req.current_agreement.expired_at is not None
-    assert not req.has_rendered_agreement()  # send_agreement waits for a fresh render
+    assert current_agreement(req).expired_at is not None
+    # send_agreement waits for a fresh render
+    assert agreement_rendered(req, None) == (
+        "The agreement has not been rendered yet. It is sent as soon as it is ready."
+    )
     event = AuditEvent.objects.get(request=req, action="request.agreement_expired")
     assert (event.from_state, event.to_state) == (State.FPA_SENT, State.REVIEWED)
     assert [job["request_id"] for job in queued("agreement_expired")] == [req.pk]
+
+
+def test_expiry_judges_the_sending_date_again_under_the_lock(feedback_user):
+    """A job that listed the request before a fresh agreement was sent expires nothing."""
+    req = sent_now(request_in(State.FPA_SENT, feedback_user))
+
+    reminders.agreement_expire(request_id=req.pk)
+
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
+    assert current_agreement(req).expired_at is None
+    assert not AuditEvent.objects.filter(request=req, action="request.agreement_expired").exists()
+    assert queued("agreement_expired") == []
+
+    with days_later(settings.FPA_EXPIRY_DAYS + 1):
+        reminders.agreement_expire(request_id=req.pk)
+
+    req.refresh_from_db()
+    assert req.state == State.REVIEWED
+    assert current_agreement(req).expired_at is not None
 
 
 def test_the_reminders_run_daily_on_the_beat():
     entry = settings.CELERY_BEAT_SCHEDULE["agreement-reminders"]
     assert entry["task"] == tasks.agreement_reminders.name
     assert entry["task"] in app.tasks
-
-
-def test_staff_see_overdue_requests_first(client, feedback_user):
-    late = request_in(State.FPA_SENT, feedback_user)
-    on_time = request_in(State.FPA_SENT, feedback_user)
-    FederationRequest.objects.filter(pk=late.pk).update(
-        fpa_sent_at=timezone.now() - timedelta(days=10)
-    )
-    client.force_login(feedback_user)
-    url = reverse("admin:requests_app_federationrequest_changelist")
-
-    page = client.get(url).content.decode()
-    assert '<a href="?overdue=unsigned">1 unsigned agreement</a>' in page
-    assert 'id="overdue-evidence"' not in page  # nothing of that kind is late
-    filtered = client.get(url, {"overdue": "unsigned"}).content.decode()
-    assert late.reference in filtered and on_time.reference not in filtered

@@ -21,19 +21,23 @@ from agreements.models import (
     EvidenceItem,
     EvidenceStatus,
 )
-from agreements.services import (
+from agreements.selectors import current_agreement
+from agreements.services.agreements import (
     EMAIL_TASK,
     RENDER_TASK,
     agreement_issue,
     agreement_render,
+    request_send_agreement,
+)
+from agreements.services.evidence import (
     evidence_add,
     evidence_return,
     evidence_verify,
-    request_record_signature,
-    request_send_agreement,
     request_verify_evidence,
 )
-from requests_app.errors import ActionRefused
+from agreements.services.notices import REQUEST_EMAIL_TASK
+from agreements.services.signatures import request_record_signature
+from portal_kit.errors import ActionRefused
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
@@ -41,7 +45,7 @@ from requests_app.models import (
     OutboxMessage,
     State,
 )
-from requests_app.services import (
+from requests_app.services.lifecycle import (
     SEND_EMAIL_TASK,
     request_federate,
     request_reject,
@@ -148,7 +152,7 @@ def test_an_agreement_whose_rendering_failed_can_be_issued_again(feedback_user):
 
     agreement = agreement_issue(request_id=req.pk, actor=feedback_user)
 
-    assert req.current_agreement == agreement
+    assert current_agreement(req) == agreement
     assert outbox_rows() == [(RENDER_TASK, {"agreement_id": agreement.pk})]
 
 
@@ -522,7 +526,7 @@ def test_returning_evidence_keeps_the_request_signed_and_says_why(feedback_user)
     assert "p=none" in AuditEvent.objects.get(request=req).message
     key = f"evidence_returned:{item.pk}"
     assert outbox_rows() == [
-        (SEND_EMAIL_TASK, {"request_id": req.pk, "kind": "evidence_returned", "key": key})
+        (REQUEST_EMAIL_TASK, {"request_id": req.pk, "kind": "evidence_returned", "key": key})
     ]
 
 

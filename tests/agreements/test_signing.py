@@ -13,9 +13,11 @@ from django.utils import timezone
 from agreements import sealing
 from agreements.dev_seal import make_seal_ca
 from agreements.models import Agreement, SignatureAct
-from agreements.services import agreement_render, request_record_signature
-from requests_app.errors import ActionRefused
-from requests_app.models import AuditEvent, Contact, ContactRole, State
+from agreements.selectors import current_agreement
+from agreements.services.agreements import agreement_render
+from agreements.services.signatures import request_record_signature
+from portal_kit.errors import ActionRefused
+from requests_app.models import AuditEvent, Contact, ContactRole, FederationRequest, State
 from tests.accounts.helpers import sign_in
 from tests.factories import AgreementFactory, FederationRequestFactory
 from tests.helpers import use_seal
@@ -61,7 +63,7 @@ def sign_form(req, **overrides):
         "attest_read": "on",
         "attest_authorised": "on",
         "attest_dcb1596": "on",
-        "document_sha256": req.current_agreement.pdf_sha256,
+        "document_sha256": current_agreement(req).pdf_sha256,
         **overrides,
     }
 
@@ -73,21 +75,21 @@ def pdf_text(content: bytes) -> str:
 
 
 def test_the_signatory_signs_the_exact_pdf_issued_and_gets_a_sealed_copy(signatory, req):
-    url = reverse("accounts:sign", args=[req.reference])
+    url = reverse("portal:sign", args=[req.reference])
     page = signatory.get(url).content.decode()
-    issued_sha = req.current_agreement.pdf_sha256
+    issued_sha = current_agreement(req).pdf_sha256
     assert f'<code id="issued-sha256">{issued_sha}</code>' in page
 
     response = signatory.post(url, sign_form(req), HTTP_USER_AGENT="Test browser 1.0")
 
-    assert response["Location"] == reverse("accounts:request", args=[req.reference])
+    assert response["Location"] == reverse("portal:request", args=[req.reference])
     req.refresh_from_db()
     assert req.state == State.SIGNED
     act = SignatureAct.objects.get()
     assert (act.signer_email, act.document_sha256) == (SIGNATORY, issued_sha)
     assert (act.ip_address, act.user_agent) == ("127.0.0.1", "Test browser 1.0")
     assert len(act.attestations) == 3 and "DCB1596" in act.attestations[2]
-    agreement = req.current_agreement
+    agreement = current_agreement(req)
     with agreement.signed_copy.open("rb") as handle:
         sealed = handle.read()
     assert hashlib.sha256(sealed).hexdigest() == agreement.signed_copy_sha256
@@ -97,14 +99,14 @@ def test_the_signatory_signs_the_exact_pdf_issued_and_gets_a_sealed_copy(signato
     assert issued_sha in text.replace("\n", "")
     event = AuditEvent.objects.get(request=req, action="request.signed")
     assert event.actor_label == SIGNATORY and issued_sha in event.message
-    download = signatory.get(reverse("accounts:signed_download", args=[req.reference]))
+    download = signatory.get(reverse("portal:signed_download", args=[req.reference]))
     assert b"".join(download.streaming_content) == sealed
 
 
 def test_a_different_document_hash_is_refused_and_nothing_moves(signatory, req):
     other = "0" * 64
     response = signatory.post(
-        reverse("accounts:sign", args=[req.reference]), sign_form(req, document_sha256=other)
+        reverse("portal:sign", args=[req.reference]), sign_form(req, document_sha256=other)
     )
 
     assert "not the one issued" in response.content.decode()
@@ -116,7 +118,7 @@ def test_a_different_document_hash_is_refused_and_nothing_moves(signatory, req):
 
 def test_only_the_signatory_may_sign(client, req):
     sign_in(client, req.contacts.get(role=ContactRole.SPOC).email)
-    response = client.post(reverse("accounts:sign", args=[req.reference]), sign_form(req))
+    response = client.post(reverse("portal:sign", args=[req.reference]), sign_form(req))
     assert response.status_code == 403
     assert "Only the signatory named on the request" in response.content.decode()
     assert not SignatureAct.objects.exists()
@@ -124,7 +126,7 @@ def test_only_the_signatory_may_sign(client, req):
 
 def test_every_statement_must_be_confirmed(signatory, req):
     response = signatory.post(
-        reverse("accounts:sign", args=[req.reference]),
+        reverse("portal:sign", args=[req.reference]),
         sign_form(req, director_confirmed="", attest_dcb1596=""),
     )
     page = response.content.decode()
@@ -136,7 +138,7 @@ def test_every_statement_must_be_confirmed(signatory, req):
 
 def test_without_a_seal_certificate_signing_in_the_portal_is_off(signatory, req, settings):
     settings.SEAL_KEY_FILE = ""
-    response = signatory.get(reverse("accounts:sign", args=[req.reference]))
+    response = signatory.get(reverse("portal:sign", args=[req.reference]))
     assert response.status_code == 403
     assert "Signing in the portal is not available yet" in response.content.decode()
 
@@ -150,8 +152,8 @@ def verify_page(content: bytes) -> str:
 
 
 def test_the_verify_page_on_a_genuine_a_tampered_and_a_foreign_pdf(signatory, req):
-    signatory.post(reverse("accounts:sign", args=[req.reference]), sign_form(req))
-    with req.current_agreement.signed_copy.open("rb") as handle:
+    signatory.post(reverse("portal:sign", args=[req.reference]), sign_form(req))
+    with current_agreement(req).signed_copy.open("rb") as handle:
         sealed = handle.read()
 
     genuine = verify_page(sealed)
@@ -168,7 +170,7 @@ def test_the_verify_page_on_a_genuine_a_tampered_and_a_foreign_pdf(signatory, re
     assert "Not a genuine, unaltered agreement" in altered and "altered" in altered
     assert "Harbourside Health" not in altered
 
-    with req.current_agreement.pdf.open("rb") as handle:
+    with current_agreement(req).pdf.open("rb") as handle:
         foreign = verify_page(handle.read())  # the unsigned FPA: no seal
     assert "not sealed by this portal" in foreign
 
@@ -176,7 +178,7 @@ def test_the_verify_page_on_a_genuine_a_tampered_and_a_foreign_pdf(signatory, re
 def test_a_copy_signed_elsewhere_needs_the_comparison_and_its_signatures_are_checked(
     req, feedback_user, seal_paths
 ):
-    with req.current_agreement.pdf.open("rb") as handle:
+    with current_agreement(req).pdf.open("rb") as handle:
         issued = handle.read()
     signed_elsewhere = sealing.seal(issued, reason="Signed with a desktop signing tool")
     details = {
@@ -201,7 +203,7 @@ def test_a_copy_signed_elsewhere_needs_the_comparison_and_its_signatures_are_che
         **details,
     )
 
-    check = req.current_agreement.signature_check
+    check = current_agreement(req).signature_check
     assert check.startswith("1 PDF signature: ")
     assert "Test portal seal" in check and "intact, valid" in check
     assert "not from a trusted authority" in check  # the test CA is nobody's root
@@ -211,7 +213,7 @@ def test_a_copy_signed_elsewhere_needs_the_comparison_and_its_signatures_are_che
 
 def test_a_mangled_fingerprint_is_an_error_not_a_crash(signatory, req):
     response = signatory.post(
-        reverse("accounts:sign", args=[req.reference]), sign_form(req, document_sha256="é" * 64)
+        reverse("portal:sign", args=[req.reference]), sign_form(req, document_sha256="é" * 64)
     )
     assert response.status_code == 200
     assert "The page was damaged in transit" in response.content.decode()
@@ -220,13 +222,68 @@ def test_a_mangled_fingerprint_is_an_error_not_a_crash(signatory, req):
 
 
 def test_an_issued_file_changed_on_disk_is_refused_and_raised_as_an_alarm(signatory, req):
-    agreement = req.current_agreement
+    agreement = current_agreement(req)
     with open(agreement.pdf.path, "ab") as handle:
         handle.write(b"% tampered on disk")
 
-    response = signatory.post(reverse("accounts:sign", args=[req.reference]), sign_form(req))
+    response = signatory.post(reverse("portal:sign", args=[req.reference]), sign_form(req))
 
     assert "does not match its fingerprint" in response.content.decode()
     assert AuditEvent.objects.filter(action="agreement.issued_file_changed").exists()
     req.refresh_from_db()
     assert req.state == State.FPA_SENT and not SignatureAct.objects.exists()
+
+
+def test_a_request_with_no_agreement_waiting_is_refused_in_the_services_words(signatory, req):
+    FederationRequest.objects.filter(pk=req.pk).update(state=State.SIGNED)
+
+    response = signatory.get(reverse("portal:sign", args=[req.reference]))
+
+    assert response.status_code == 403
+    assert (
+        f"Request {req.reference} is “Agreement signed”: there is no agreement waiting for a "
+        "signature."
+    ) in response.content.decode()
+    assert not SignatureAct.objects.exists()
+
+
+def test_an_agreement_past_its_expiry_cannot_be_signed_before_the_daily_job_marks_it(
+    signatory, req, settings
+):
+    # The daily job has not run yet; the sign page judges the expiry itself.
+    sent_long_ago = timezone.now() - timezone.timedelta(days=settings.FPA_EXPIRY_DAYS + 1)
+    FederationRequest.objects.filter(pk=req.pk).update(fpa_sent_at=sent_long_ago)
+
+    page = signatory.get(reverse("portal:sign", args=[req.reference]))
+    response = signatory.post(reverse("portal:sign", args=[req.reference]), sign_form(req))
+
+    assert page.status_code == 403
+    assert f"has expired: it was not signed within {settings.FPA_EXPIRY_DAYS} days" in (
+        page.content.decode()
+    )
+    assert response.status_code == 403
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
+    assert not SignatureAct.objects.exists()
+
+
+def test_an_agreement_issued_again_while_it_was_being_sealed_is_not_signed(
+    signatory, req, monkeypatch
+):
+    # Sealing runs before the row lock; a fresh issue landing meanwhile must be noticed under it.
+    from agreements.services import signing
+
+    real_seal = signing.seal
+
+    def seal_while_reissued(pdf, *, reason):
+        Agreement.objects.filter(request=req).update(pdf_sha256="f" * 64)
+        return real_seal(pdf, reason=reason)
+
+    monkeypatch.setattr(signing, "seal", seal_while_reissued)
+    response = signatory.post(reverse("portal:sign", args=[req.reference]), sign_form(req))
+
+    assert "Reload the page, read the agreement again, then sign" in response.content.decode()
+    req.refresh_from_db()
+    assert req.state == State.FPA_SENT
+    assert not SignatureAct.objects.exists()
+    assert not current_agreement(req).signed_copy

@@ -12,7 +12,7 @@ from weasyprint import HTML
 
 from agreements import sandbox
 from agreements.uploads import PDF_OR_IMAGE, read_upload
-from requests_app.errors import ActionRefused
+from portal_kit.errors import ActionRefused
 
 
 def build_pdf(*extra, catalog=b"", page=b"", tail=b"") -> bytes:

@@ -19,6 +19,7 @@ from playwright.sync_api import Page, expect
 from pypdf import PdfWriter
 
 from agreements.models import EvidenceCriterion
+from agreements.selectors import current_agreement
 from requests_app.models import FederationRequest, State
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.factories import UserFactory
@@ -362,7 +363,7 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     expect(timeline).to_have_text(TIMELINE)
     expect(page.get_by_role("link", name="withdraw this request")).to_have_count(0)
 
-    agreement = FederationRequest.objects.get(pk=req.pk).current_agreement
+    agreement = current_agreement(FederationRequest.objects.get(pk=req.pk))
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Download the agreement (PDF)").click()
     download = download_info.value

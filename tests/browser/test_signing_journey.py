@@ -10,7 +10,7 @@ from playwright.sync_api import Page, expect
 
 from agreements.dev_seal import make_seal_ca
 from agreements.models import Agreement
-from agreements.services import agreement_render
+from agreements.services.agreements import agreement_render
 from requests_app.models import Contact, ContactRole, State
 from tests.conftest import sent_mail, wait_for
 from tests.factories import AgreementFactory, FederationRequestFactory

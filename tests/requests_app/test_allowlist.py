@@ -1,12 +1,14 @@
 """The allow list's exports (CSV, JSON, Teams PowerShell, Entra B2B policy) and its import."""
 
 import csv
+import getpass
 import io
 import json
 import os
 import re
 import subprocess
 import sys
+from dataclasses import astuple
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -14,21 +16,23 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from requests_app import allowlist
-from requests_app.allowlist import (
+from portal_kit.errors import ActionRefused
+from requests_app.allow_list_formats import (
     CSV_COLUMNS,
     ENTRA_B2B_POLICY_CHARACTER_LIMIT,
     EXPORT_FORMATS,
     FORMATS,
     TEAMS_ALLOWED_DOMAINS_LIMIT,
-    AllowListImportRefused,
     AllowListRow,
-    allow_list_download,
-    allow_list_import,
     render_allow_list,
 )
-from requests_app.errors import ActionRefused
 from requests_app.models import AllowListEntry, AuditEvent, State
+from requests_app.services import allow_list
+from requests_app.services.allow_list import (
+    AllowListImportRefused,
+    allow_list_export,
+    allow_list_import,
+)
 from tests.factories import FederationRequestFactory
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -240,25 +244,35 @@ def test_an_unknown_format_is_refused_naming_the_formats():
         render_allow_list(["a.example.org.uk"], "xml")
 
 
-# -- download from the database -------------------------------------------------------------
+# -- export from the database ---------------------------------------------------------------
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_download_reads_the_allow_list_with_a_filename_and_content_type(db, fmt):
+def test_export_reads_the_allow_list_with_a_filename_and_content_type_and_is_audited(
+    db, fmt, feedback_user
+):
     today = timezone.localdate()
     add_entry("b.example.org.uk", effective_date=today)
     add_entry("a.example.org.uk", effective_date=today)
 
-    filename, content_type, text, warnings = allow_list_download(fmt)
+    filename, content_type, text, warnings = astuple(
+        allow_list_export(fmt=fmt, actor=feedback_user)
+    )
 
     assert filename.endswith(f"-{today.isoformat()}.{EXPORT_FORMATS[fmt].extension}")
     assert filename.startswith("nhsmail-allow-list")
     assert content_type == EXPORT_FORMATS[fmt].content_type
     assert domains_in(text, fmt) == ["a.example.org.uk", "b.example.org.uk"]
     assert warnings == []
+    event = AuditEvent.objects.get(action="allowlist.exported")
+    assert (event.actor, event.request, event.message) == (
+        feedback_user,
+        None,
+        f"{fmt}: {filename}",
+    )
 
 
-def test_download_csv_carries_the_request_reference_and_dates(db):
+def test_export_csv_carries_the_request_reference_and_dates(db):
     request = FederationRequestFactory(
         state=State.FEDERATED, reference="FR-000042", domains=["partner.example.org.uk"]
     )
@@ -267,7 +281,7 @@ def test_download_csv_carries_the_request_reference_and_dates(db):
     )
     add_entry(IDN_A_LABEL, effective_date=date(2020, 2, 3))
 
-    _, _, text, _ = allow_list_download("csv")
+    text = allow_list_export(fmt="csv", actor=None).text
 
     assert list(csv.DictReader(io.StringIO(text))) == [
         {
@@ -287,17 +301,19 @@ def test_download_csv_carries_the_request_reference_and_dates(db):
     ]
 
 
-def test_download_warns_about_domains_not_yet_in_effect_and_on_date_leaves_them_out(db):
+def test_export_warns_about_domains_not_yet_in_effect_and_on_date_leaves_them_out(db):
     today = timezone.localdate()
     add_entry("now.example.org.uk", effective_date=today)
     add_entry("later.example.org.uk", effective_date=today + timedelta(days=7))
 
-    _, _, text, warnings = allow_list_download("entra-b2b-json")
+    _, _, text, warnings = astuple(allow_list_export(fmt="entra-b2b-json", actor=None))
     assert domains_in(text, "entra-b2b-json") == ["later.example.org.uk", "now.example.org.uk"]
     assert len(warnings) == 1
     assert warnings[0].startswith("1 of these domains take effect after today")
 
-    filename, _, text, warnings = allow_list_download("entra-b2b-json", on_date=today)
+    filename, _, text, warnings = astuple(
+        allow_list_export(fmt="entra-b2b-json", actor=None, on_date=today)
+    )
     assert domains_in(text, "entra-b2b-json") == ["now.example.org.uk"]
     assert warnings == []
     assert filename == f"nhsmail-allow-list-entra-b2b-json-{today.isoformat()}.json"
@@ -328,14 +344,18 @@ def test_export_command_prints_the_format_to_stdout(db):
     assert stderr == ""
 
 
-def test_export_command_writes_the_download_to_a_file(db, tmp_path):
+def test_export_command_writes_the_export_to_a_file_and_it_is_audited(db, tmp_path):
     add_entry("b.example.org.uk", effective_date=date(2024, 1, 1))
     add_entry("a.example.org.uk", effective_date=date(2024, 1, 1))
     target = tmp_path / "allow-list.csv"
 
     stdout, _ = run_export("--format", "csv", "--output", str(target))
 
-    _, _, expected, _ = allow_list_download("csv")
+    event = AuditEvent.objects.get(action="allowlist.exported")
+    assert (event.actor, event.request) == (None, None)
+    assert event.actor_label == f"{getpass.getuser()} (manage.py export_allowlist)"
+    assert event.message == f"csv: nhsmail-allow-list-{timezone.localdate().isoformat()}.csv"
+    expected = allow_list_export(fmt="csv", actor=None).text
     assert target.read_bytes() == expected.encode("utf-8")  # CRLF rows kept as they are
     assert domains_in(target.read_bytes().decode("utf-8"), "csv") == [
         "a.example.org.uk",
@@ -482,7 +502,7 @@ def test_import_defaults_to_today(db, feedback_user):
 def test_import_that_loses_a_race_imports_nothing(db, feedback_user, monkeypatch):
     # Another import added raced.example.org.uk after this one checked it.
     add_entry("raced.example.org.uk", effective_date=date(2021, 1, 1))
-    monkeypatch.setattr(allowlist, "clean_domain", lambda raw, **options: raw.strip().lower())
+    monkeypatch.setattr(allow_list, "clean_domain", lambda raw, **options: raw.strip().lower())
 
     with pytest.raises(ActionRefused, match="Someone else put one of these domains"):
         allow_list_import(

@@ -9,15 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from federation_portal.celery import app
+from portal_kit.errors import ActionRefused
 from requests_app import tasks
-from requests_app.check_runs import (
-    CHECK_TASK,
-    WORSENED_EMAIL_TASK,
-    check_run_record,
-    check_run_start,
-    recheck_federated,
-)
-from requests_app.errors import ActionRefused
 from requests_app.models import (
     AuditEvent,
     CheckRun,
@@ -27,7 +20,14 @@ from requests_app.models import (
     OutboxMessage,
     State,
 )
-from requests_app.services import request_review
+from requests_app.services.check_runs import (
+    CHECK_TASK,
+    WORSENED_EMAIL_TASK,
+    check_run_record,
+    check_run_start,
+    recheck_federated,
+)
+from requests_app.services.lifecycle import request_review
 from tests.conftest import StaffClient, sent_mail, wait_for
 from tests.factories import FederationRequestFactory, complete_check_run
 from tests.helpers import submit_lakeside_care

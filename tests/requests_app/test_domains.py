@@ -1,9 +1,10 @@
-"""The domain rules every entry path applies (requests_app.domains)."""
+"""The domain rules every entry path applies (requests_app.domains, services.domain_names)."""
 
 import pytest
 
-from requests_app.domains import DomainError, clean_domain, clean_domain_list, normalise_domain
+from requests_app.domains import DomainError, normalise_domain
 from requests_app.models import AllowListEntry, State
+from requests_app.services.domain_names import clean_domain, clean_domain_list
 from tests.factories import FederationRequestFactory
 
 # -- normalise_domain: what is stored ------------------------------------------------------------

@@ -9,8 +9,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
 
-from requests_app import outbox, services
-from requests_app.errors import ActionRefused
+from portal_kit.errors import ActionRefused
+from requests_app import outbox
 from requests_app.models import (
     AuditEvent,
     FederationRequest,
@@ -19,7 +19,9 @@ from requests_app.models import (
     RequestedDomain,
     State,
 )
-from requests_app.services import ContactDetails, request_reject, request_review, request_submit
+from requests_app.services import lifecycle
+from requests_app.services.contacts import ContactDetails
+from requests_app.services.lifecycle import request_reject, request_review, request_submit
 from tests.factories import FederationRequestFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -152,14 +154,14 @@ def test_two_simultaneous_submissions_of_one_domain_let_one_through(published):
 def test_two_submissions_that_both_pass_the_domain_check_let_one_through(published, monkeypatch):
     """Both check before either inserts: the partial unique index decides, not the check."""
     both_checked = threading.Barrier(2)
-    real_clean_domain_list = services.clean_domain_list
+    real_clean_domain_list = lifecycle.clean_domain_list
 
     def clean_then_wait(*args, **kwargs):
         cleaned = real_clean_domain_list(*args, **kwargs)
         both_checked.wait(timeout=30)
         return cleaned
 
-    monkeypatch.setattr(services, "clean_domain_list", clean_then_wait)
+    monkeypatch.setattr(lifecycle, "clean_domain_list", clean_then_wait)
 
     results = run_at_once(
         2, lambda index: request_submit(**submission(index, "RACE.example.org.uk"))

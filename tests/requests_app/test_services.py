@@ -1,4 +1,5 @@
-"""The lifecycle services in requests_app.services: submit, review, reject, withdraw, federate."""
+"""The lifecycle services (requests_app.services.lifecycle): submit, review, reject, withdraw,
+federate."""
 
 import contextlib
 import datetime
@@ -8,11 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from portal_kit.errors import ActionRefused
 from requests_app import outbox
 from requests_app.audit import REQUESTER_LABEL
-from requests_app.check_runs import CHECK_TASK, check_run_start
-from requests_app.domains import clean_domain
-from requests_app.errors import ActionRefused
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
@@ -24,9 +23,11 @@ from requests_app.models import (
     RequestedDomain,
     State,
 )
-from requests_app.services import (
+from requests_app.services.check_runs import CHECK_TASK, check_run_start
+from requests_app.services.contacts import ContactDetails
+from requests_app.services.domain_names import clean_domain
+from requests_app.services.lifecycle import (
     SEND_EMAIL_TASK,
-    ContactDetails,
     request_federate,
     request_reject,
     request_review,

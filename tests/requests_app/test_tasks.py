@@ -10,12 +10,13 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
-from agreements import services as agreement_services
 from agreements import tasks as agreement_tasks
 from agreements.models import Agreement
-from requests_app import emails, outbox, services, tasks
-from requests_app.errors import ActionRefused
+from agreements.services import agreements as agreement_services
+from portal_kit.errors import ActionRefused
+from requests_app import emails, outbox, tasks
 from requests_app.models import OutboxMessage, SentEmail, State
+from requests_app.services.lifecycle import SEND_EMAIL_TASK
 from tests.factories import FederationRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,9 +37,9 @@ def test_sending_the_same_email_twice_sends_it_once(mailoutbox):
 def test_a_repeatable_email_kind_goes_out_once_per_key(mailoutbox):
     req = FederationRequestFactory(state=State.SIGNED)
 
-    tasks.send_request_email(req.pk, "evidence_returned", "evidence_returned:1")
-    tasks.send_request_email(req.pk, "evidence_returned", "evidence_returned:2")
-    tasks.send_request_email(req.pk, "evidence_returned", "evidence_returned:2")
+    agreement_tasks.agreement_request_email(req.pk, "evidence_returned", "evidence_returned:1")
+    agreement_tasks.agreement_request_email(req.pk, "evidence_returned", "evidence_returned:2")
+    agreement_tasks.agreement_request_email(req.pk, "evidence_returned", "evidence_returned:2")
 
     assert len(mailoutbox) == 2
 
@@ -88,7 +89,7 @@ def _closed_port() -> int:
 def test_the_outbox_keeps_a_job_the_broker_refused_and_publishes_it_later():
     req = FederationRequestFactory()
     message = OutboxMessage.objects.create(
-        task_name=services.SEND_EMAIL_TASK,
+        task_name=SEND_EMAIL_TASK,
         kwargs={"request_id": req.pk, "kind": "submitted", "key": "submitted"},
     )
     working_url = current_app.conf.broker_url

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 from pypdf import PdfWriter
 
-from requests_app import services
 from requests_app.audit import REQUESTER_LABEL
 from requests_app.models import (
     AuditEvent,
@@ -22,7 +21,8 @@ from requests_app.models import (
     RequestedDomain,
     State,
 )
-from requests_app.services import ContactDetails
+from requests_app.services import lifecycle
+from requests_app.services.contacts import ContactDetails
 from tests.factories import AgreementFactory, FederationRequestFactory
 from tests.helpers import finish_check_runs, reload
 
@@ -92,7 +92,7 @@ def valid_form(**overrides) -> dict:
 
 
 def submitted_request(domains=("ashworth-care.org.uk",)) -> FederationRequest:
-    return services.request_submit(
+    return lifecycle.request_submit(
         organisation_name="Ashworth Community Care",
         ods_code="AC1",
         has_nhsmail_presence=False,
@@ -131,7 +131,7 @@ def status_url(req) -> str:
 
 
 def download_url(req) -> str:
-    return reverse("requests_app:agreement_download", args=[req.status_token])
+    return reverse("agreements:status_download", args=[req.status_token])
 
 
 def withdraw_url(req) -> str:
@@ -389,7 +389,7 @@ def test_a_domain_in_another_live_request_is_refused_without_naming_that_request
 
 def test_a_domain_of_a_withdrawn_request_can_be_requested_again(client):
     old = submitted_request(domains=["ashworth-care.org.uk"])
-    services.request_withdraw(request_id=old.pk, actor=None)
+    lifecycle.request_withdraw(request_id=old.pk, actor=None)
 
     response = client.post(FORM_URL, valid_form(domains="ashworth-care.org.uk"))
 
@@ -449,7 +449,7 @@ def test_the_status_page_shows_the_state_domains_and_next_step(client):
 def test_the_status_page_shows_the_timeline_but_not_internal_review_notes(client, feedback_user):
     req = submitted_request()
     finish_check_runs(req)
-    services.request_review(request_id=req.pk, actor=feedback_user, notes="INTERNAL-NOTE-xyz")
+    lifecycle.request_review(request_id=req.pk, actor=feedback_user, notes="INTERNAL-NOTE-xyz")
 
     response = client.get(status_url(req))
 
@@ -463,7 +463,7 @@ def test_the_status_page_shows_the_timeline_but_not_internal_review_notes(client
 
 def test_the_status_page_shows_why_a_request_was_rejected(client, feedback_user):
     req = submitted_request()
-    services.request_reject(
+    lifecycle.request_reject(
         request_id=req.pk,
         actor=feedback_user,
         reason="ashworth-care.org.uk publishes no DMARC record.",
@@ -536,14 +536,17 @@ def test_the_sent_agreement_downloads_as_an_attachment_and_is_audited(client):
     event = AuditEvent.objects.get(request=req, action="file.downloaded")
     assert event.actor is None
     assert event.actor_label == REQUESTER_LABEL
-    assert agreement.pdf_sha256 in event.message
+    assert event.message == (
+        "Issued FPA FR-345678-federation-partnering-agreement.pdf "
+        f"(SHA-256 {agreement.pdf_sha256})."
+    )
 
 
 def test_an_unknown_token_downloads_nothing(client):
     req = FederationRequestFactory(state=State.FPA_SENT)
     sent_agreement(req)
 
-    response = client.get(reverse("requests_app:agreement_download", args=["guess"]))
+    response = client.get(reverse("agreements:status_download", args=["guess"]))
 
     assert response.status_code == 404
     assert not AuditEvent.objects.filter(action="file.downloaded").exists()

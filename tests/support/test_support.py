@@ -10,7 +10,7 @@ from django.utils import timezone
 from requests_app.models import AuditEvent, Contact, ContactRole, OutboxMessage, State
 from support import tasks
 from support.models import SupportRequest
-from support.services import EMAIL_TASK
+from support.services.support_requests import EMAIL_TASK
 from tests.accounts.helpers import sign_in
 from tests.conftest import StaffClient
 from tests.factories import FederationRequestFactory

@@ -6,9 +6,10 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from accounts.staff import authenticator_enrol, authenticator_secret
-from requests_app import services
+from accounts.services.staff import authenticator_enrol, authenticator_secret
 from requests_app.models import FederationRequest
+from requests_app.services import lifecycle
+from requests_app.services.contacts import ContactDetails
 
 DEMO_REQUESTS = [
     ("Northshire Community Care CIC", "", ["northshire-care.example.org.uk"]),
@@ -30,15 +31,15 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save()
             user.groups.add(Group.objects.get(name=group))
-            key = authenticator_secret(authenticator_enrol(user))
+            key = authenticator_secret(authenticator_enrol(user=user))
             logins.append((group, username, password, key))
 
         if not FederationRequest.objects.exists():
             for name, ods_code, domains in DEMO_REQUESTS:
-                contact = services.ContactDetails(
+                contact = ContactDetails(
                     name="Alex Example", job_title="Head of IT", email=f"it@{domains[0]}"
                 )
-                services.request_submit(
+                lifecycle.request_submit(
                     organisation_name=name,
                     ods_code=ods_code,
                     has_nhsmail_presence=bool(ods_code),

@@ -6,7 +6,7 @@ import qrcode
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.staff import authenticator_enrol, authenticator_secret
+from accounts.services.staff import authenticator_enrol, authenticator_secret
 
 
 class Command(BaseCommand):
@@ -21,7 +21,7 @@ class Command(BaseCommand):
             user = get_user_model().objects.get(username=username)
         except get_user_model().DoesNotExist:
             raise CommandError(f"No user is called “{username}”.") from None
-        device = authenticator_enrol(user)
+        device = authenticator_enrol(user=user)
         self.stdout.write(f"Authenticator app for {username}: scan the QR code, or enter the key.")
         if not no_qr:
             code = qrcode.QRCode(border=2)

@@ -1,12 +1,14 @@
 """Print or save the allow list for Teams, Entra or a spreadsheet; warnings go to stderr."""
 
 import argparse
+import getpass
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date
 
-from requests_app.allowlist import FORMATS, allow_list_download
+from requests_app.allow_list_formats import FORMATS
+from requests_app.services.allow_list import allow_list_export
 
 
 def export_format(value: str) -> str:
@@ -51,10 +53,16 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         fmt = options["format"]
         try:
-            _, _, text, warnings = allow_list_download(fmt, on_date=options["on_date"])
+            export = allow_list_export(
+                fmt=fmt,
+                actor=None,
+                actor_label=f"{getpass.getuser()} (manage.py export_allowlist)",
+                on_date=options["on_date"],
+            )
         except ValueError as error:  # an unknown format that did not come through the parser
             raise CommandError(str(error)) from error
-        for warning in warnings:
+        text = export.text
+        for warning in export.warnings:
             self.stderr.write(f"Warning: {warning}")
         output = options["output"]
         if not output:

@@ -5,10 +5,10 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from requests_app.allowlist import AllowListImportRefused, allow_list_import
-from requests_app.errors import ActionRefused
+from portal_kit.errors import ActionRefused
+from requests_app.domains import domain_unicode
 from requests_app.management.commands.export_allowlist import iso_date
-from requests_app.models import domain_unicode
+from requests_app.services.allow_list import AllowListImportRefused, allow_list_import
 
 
 def _operator() -> str:

@@ -1,0 +1,1 @@
+"""Sign-in: contacts by emailed link (sign_in), staff by password and authenticator (staff)."""

@@ -1,0 +1,95 @@
+"""Reminders and expiry (beat, daily): the SPOC and signatory are reminded of an unsigned FPA
+and of missing or returned evidence; an FPA unsigned for FPA_EXPIRY_DAYS expires and the request
+goes back to "reviewed" for a fresh one. Staff find the overdue requests with the admin filter."""
+
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from requests_app.audit import SYSTEM_LABEL, audit
+from requests_app.models import FederationRequest, OutboxMessage, State
+from requests_app.services.locking import apply_transition, lock_request
+
+from .. import selectors
+from .notices import REQUEST_EMAIL_TASK, queue_agreement_email
+
+
+def _remind(
+    req: FederationRequest, *, kind: str, since: datetime, days: int, now: datetime
+) -> bool:
+    """Queue the reminder for this period of days (once: the key names the period)."""
+    period = (now - since).days // days
+    key = f"{kind}:{since:%Y%m%d}:{period}"
+    queued = OutboxMessage.objects.filter(
+        task_name=REQUEST_EMAIL_TASK, kwargs__request_id=req.pk, kwargs__key=key
+    )
+    if queued.exists():  # outbox rows stay after they are sent: a lasting record
+        return False
+    with transaction.atomic():
+        queue_agreement_email(req, kind, key=key)
+        audit(req, None, f"reminder.{kind}", message=f"Reminder {period} queued.")
+    return True
+
+
+def agreement_expire(*, request_id: int, now: datetime | None = None) -> FederationRequest:
+    """The FPA has been unsigned too long: mark it expired, the request returns to reviewed.
+
+    Judged again under the lock: an agreement sent afresh since the job looked stays.
+    """
+    with transaction.atomic():
+        req = lock_request(request_id)
+        cutoff = selectors.agreement_expiry_cutoff(now)
+        agreement = selectors.current_agreement(req)
+        sent_at = req.fpa_sent_at
+        if req.state != State.FPA_SENT or agreement is None or not sent_at or sent_at > cutoff:
+            return req
+        agreement.expired_at = timezone.now()
+        agreement.save(update_fields=["expired_at"])
+        apply_transition(
+            req,
+            actor=None,
+            action="expire_agreement",
+            audit_action="request.agreement_expired",
+            actor_label=SYSTEM_LABEL,
+            message=f"Unsigned after {settings.FPA_EXPIRY_DAYS} days; a fresh agreement is needed.",
+        )
+        queue_agreement_email(req, "agreement_expired", key=f"agreement_expired:{agreement.pk}")
+    return req
+
+
+def agreement_reminders(now: datetime | None = None) -> dict[str, int]:
+    """Beat, daily: expire, then remind. The counts of each, for the worker's log."""
+    now = now or timezone.now()
+    cutoff = selectors.agreement_expiry_cutoff(now)
+    expired = list(
+        FederationRequest.objects.filter(state=State.FPA_SENT, fpa_sent_at__lte=cutoff).values_list(
+            "pk", flat=True
+        )
+    )
+    for request_id in expired:
+        agreement_expire(request_id=request_id, now=now)
+    unsigned = 0
+    for req in selectors.unsigned_overdue(now):
+        assert req.fpa_sent_at is not None  # the selector matches fpa_sent_at__lte
+        unsigned += _remind(
+            req,
+            kind="fpa_reminder",
+            since=req.fpa_sent_at,
+            days=settings.FPA_REMINDER_DAYS,
+            now=now,
+        )
+    evidence = 0
+    for req in selectors.evidence_overdue(now):
+        if not selectors.evidence_awaited(req):
+            continue
+        assert req.signed_at is not None  # the selector matches signed_at__lte
+        evidence += _remind(
+            req,
+            kind="evidence_reminder",
+            since=req.signed_at,
+            days=settings.EVIDENCE_REMINDER_DAYS,
+            now=now,
+        )
+    return {"expired": len(expired), "fpa_reminders": unsigned, "evidence_reminders": evidence}

@@ -1,0 +1,65 @@
+"""The staff groups and what each may do, kept in step with the code after every migrate."""
+
+from django.apps import apps
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, Permission
+from django.db import DEFAULT_DB_ALIAS
+
+GROUP_PERMISSIONS = {
+    # Review, send, verify, federate, reject; see everything; keep the criteria current.
+    "Feedback team": [
+        "requests_app.review_request",
+        "requests_app.send_agreement",
+        "requests_app.record_signature",
+        "requests_app.verify_evidence",
+        "requests_app.federate_request",
+        "requests_app.reject_request",
+        "requests_app.withdraw_request",
+        "requests_app.confirm_spoc_change",
+        "requests_app.view_spocchange",
+        "requests_app.view_teamssetupconfirmation",
+        "support.view_supportrequest",
+        "support.change_supportrequest",
+        "requests_app.view_federationrequest",
+        "requests_app.view_requesteddomain",
+        "requests_app.view_contact",
+        "requests_app.view_organisation",
+        "requests_app.view_allowlistentry",
+        "requests_app.view_auditevent",
+        "requests_app.view_sentemail",
+        "requests_app.view_checkrun",
+        "agreements.view_agreement",
+        "agreements.view_evidenceitem",
+        "agreements.view_evidencecriterion",
+        "agreements.change_evidencecriterion",
+        "agreements.add_evidencecriterion",
+    ],
+    # Raise requests for organisations without an NHSmail presence; see where they stand.
+    "Service desk": [
+        "requests_app.raise_on_behalf",
+        "requests_app.view_federationrequest",
+        "requests_app.view_requesteddomain",
+        "requests_app.view_contact",
+        "requests_app.view_organisation",
+        "requests_app.view_allowlistentry",
+    ],
+}
+
+
+def ensure_groups(*, using: str = DEFAULT_DB_ALIAS, **kwargs: object) -> None:
+    """post_migrate: create the groups and give each exactly its permissions."""
+    # Receivers run in the order they were connected, and this one is connected before auth's
+    # own: make every app's permissions first, or the last app's would be missing.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    for name, codes in GROUP_PERMISSIONS.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        permissions = []
+        for code in codes:
+            app_label, codename = code.split(".")
+            permission = Permission.objects.filter(
+                content_type__app_label=app_label, codename=codename
+            ).first()
+            if permission:
+                permissions.append(permission)
+        group.permissions.set(permissions)

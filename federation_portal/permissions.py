@@ -1,0 +1,52 @@
+"""Who may take which action, named in one place for every app. django-fsm does not check
+permissions when a transition is called, so every service calls ensure_may first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from portal_kit.errors import ActionRefused
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+ACTION_PERMISSIONS = {
+    "review": ("requests_app.review_request", "review requests"),
+    "send_agreement": ("requests_app.send_agreement", "send agreements"),
+    "record_signature": ("requests_app.record_signature", "record signed agreements"),
+    "verify_evidence": ("requests_app.verify_evidence", "verify evidence"),
+    "federate": ("requests_app.federate_request", "federate requests"),
+    "reject": ("requests_app.reject_request", "reject requests"),
+    "withdraw": ("requests_app.withdraw_request", "withdraw requests"),
+    "upload_evidence": ("requests_app.verify_evidence", "add evidence"),
+    "raise_on_behalf": ("requests_app.raise_on_behalf", "raise requests on behalf of others"),
+    "confirm_spoc_change": (
+        "requests_app.confirm_spoc_change",
+        "confirm or decline changes of SPOC",
+    ),
+    "work_support": ("support.change_supportrequest", "work support requests"),
+    # Whoever reviews a request may ask for its domain checks to be run again.
+    "run_checks": ("requests_app.review_request", "run the domain checks"),
+}
+
+# Actions taken with no staff user (actor None), where the service itself establishes who acts:
+# the requester through their private status link, the signatory signed in by emailed link
+# (the signing service checks they are the one named), and the daily expiry job.
+ACTIONS_WITHOUT_USER = {"withdraw", "sign", "expire_agreement"}
+
+
+def may(actor: User | None, action: str) -> bool:
+    """True when actor (a staff user, or None: see ACTIONS_WITHOUT_USER) may take action."""
+    if actor is None:
+        return action in ACTIONS_WITHOUT_USER
+    if action not in ACTION_PERMISSIONS:  # not a staff action
+        return False
+    permission, _ = ACTION_PERMISSIONS[action]
+    return bool(actor.is_active and actor.has_perm(permission))
+
+
+def ensure_may(actor: User | None, action: str) -> None:
+    """Raise ActionRefused unless actor may take action."""
+    if not may(actor, action):
+        _, described = ACTION_PERMISSIONS.get(action, ("", "do this"))
+        raise ActionRefused(f"You do not have permission to {described}.")

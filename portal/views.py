@@ -1,0 +1,185 @@
+"""The organisation's request pages for its signed-in contacts: their requests, one request's
+progress, evidence, signing, Teams set-up and downloads. Another organisation's request is a 404."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.access import contact_required
+from agreements import selectors as agreement_selectors
+from agreements.models import EvidenceCriterion
+from agreements.services import evidence, signing
+from agreements.services.downloads import ISSUED, SIGNED, FileMissing, file_download
+from portal_kit.errors import ActionRefused
+from portal_kit.http import client_ip
+from portal_kit.pages import attachment
+from requests_app import selectors as request_selectors
+from requests_app.models import SpocChangeState, State
+from requests_app.next_steps import NEXT_STEPS
+from requests_app.services import contacts
+from requests_app.services.teams_setup import teams_setup_confirm
+
+from . import selectors
+from .forms import EvidenceUploadForm, SignForm
+
+
+@contact_required
+def home(request):
+    return render(
+        request,
+        "portal/home.html",
+        {"viewer": request.viewer, "requests": selectors.requests_for(request.viewer)},
+    )
+
+
+def viewer_request_or_404(request, reference):
+    req = selectors.request_for(request.viewer, reference)
+    if req is None:
+        raise Http404("No request of your organisation has that reference.")
+    return req
+
+
+@contact_required
+def request_detail(request, reference):
+    req = viewer_request_or_404(request, reference)
+    check_run = request_selectors.latest_check_run(req, completed=True)
+    return render(
+        request,
+        "portal/request.html",
+        {
+            "viewer": request.viewer,
+            "req": req,
+            "next_step": NEXT_STEPS[req.state],
+            "timeline": request_selectors.request_timeline(req),
+            "agreement": agreement_selectors.sent_agreement(req),
+            "check_run": check_run,
+            "check_domains": (
+                request_selectors.check_run_results(check_run, for_requester=True)
+                if check_run
+                else []
+            ),
+            "evidence": agreement_selectors.evidence_by_criterion(req),
+            "contacts": req.contacts.filter(removed_at__isnull=True).order_by("role", "name"),
+            "roles": selectors.roles_on(request.viewer, req),
+            "may_change_contacts": req.state in contacts.CONTACT_STATES,
+            "spoc_history": selectors.spoc_history(req),
+            "pending_spoc_change": req.spoc_changes.filter(state=SpocChangeState.PROPOSED).first(),
+            "teams_setup": selectors.teams_setup_checklist(req),
+            "evidence_open": req.state in (State.FPA_SENT, State.SIGNED),
+            "may_sign": req.state == State.FPA_SENT,
+            "show_evidence": req.state
+            in (State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED),
+        },
+    )
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def evidence_upload(request, reference, criterion_id):
+    """A contact uploads evidence for one DCB1596 criterion (again, after it was returned)."""
+    req = viewer_request_or_404(request, reference)
+    criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
+    if criterion is None:
+        raise Http404("No such criterion.")
+    form = EvidenceUploadForm.for_request(request)
+    if request.method == "POST" and form.is_valid():
+        try:
+            evidence.evidence_submit(
+                request_id=req.pk,
+                actor_email=request.viewer.email,
+                criterion_id=criterion.pk,
+                upload=form.cleaned_data["file"],
+            )
+        except ActionRefused as refusal:
+            form.add_error("file", str(refusal))
+        else:
+            messages.success(request, f"Your evidence for “{criterion.title}” was received.")
+            return redirect(reverse("portal:request", args=[req.reference]) + "#evidence")
+    context = {
+        "req": req,
+        "criterion": criterion,
+        "form": form,
+        "upload_limit": settings.UPLOAD_MAX_BYTES,
+    }
+    return render(request, "portal/evidence_upload.html", context)
+
+
+@contact_required
+def signed_download(request, reference):
+    """The signed copy (sealed when signed in the portal), for the organisation's contacts."""
+    return _download(request, reference, SIGNED)
+
+
+def _download(request, reference: str, kind: str):
+    """A file of the viewer's request, its download in the audit log."""
+    req = viewer_request_or_404(request, reference)
+    try:
+        download = file_download(req=req, kind=kind, actor_label=request.viewer.email)
+    except FileMissing as missing:
+        raise Http404(str(missing)) from None
+    return attachment(download)
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def sign_agreement(request, reference):
+    """The signatory reads the FPA as issued and signs it; the sealed copy replaces paper."""
+    req = viewer_request_or_404(request, reference)
+    refusal = signing.signing_refusal(req, email=request.viewer.email)
+    if refusal:
+        context = {"req": req, "refusal": refusal}
+        return render(request, "portal/sign.html", context, status=403)
+    agreement = agreement_selectors.sent_agreement(req)
+    form = SignForm(request.POST or None, initial={"document_sha256": agreement.pdf_sha256})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            signing.agreement_sign(
+                request_id=req.pk,
+                actor_email=request.viewer.email,
+                name=data["name"],
+                job_title=data["job_title"],
+                director_confirmed=data["director_confirmed"],
+                attestations=form.attestations(),
+                shown_sha256=data["document_sha256"],
+                ip_address=client_ip(request),
+                user_agent=request.META.get("HTTP_USER_AGENT", ""),
+            )
+        except ActionRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "You have signed the agreement. Thank you.")
+            return redirect("portal:request", reference=req.reference)
+    context = {"req": req, "agreement": agreement, "form": form}
+    return render(request, "portal/sign.html", context)
+
+
+@contact_required
+@require_POST
+def teams_setup(request, reference):
+    """The technical contact ticks the Teams admin centre steps they have done."""
+    req = viewer_request_or_404(request, reference)
+    try:
+        recorded = teams_setup_confirm(
+            request_id=req.pk,
+            actor_email=request.viewer.email,
+            steps=request.POST.getlist("steps"),
+        )
+    except ActionRefused as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(
+            request,
+            f"Recorded {len(recorded)} step{'s' if len(recorded) != 1 else ''} as done."
+            if recorded
+            else "Tick the steps you have done, then confirm.",
+        )
+    return redirect(reverse("portal:request", args=[req.reference]) + "#teams-setup")
+
+
+@contact_required
+def agreement_download(request, reference):
+    return _download(request, reference, ISSUED)

@@ -1,0 +1,15 @@
+"""Admin pieces several apps use."""
+
+
+class ReadOnlyAdminMixin:
+    """For ModelAdmins and inlines that show rows and never add, change or delete them: changes
+    go through the services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

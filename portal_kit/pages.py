@@ -1,0 +1,42 @@
+"""Page decorators and responses every face uses."""
+
+from functools import wraps
+from typing import IO, Protocol
+
+from django.http import FileResponse, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+
+def private_page(view):
+    """For pages behind a private link or a sign-in: never cached, never indexed."""
+
+    @wraps(view)
+    @never_cache
+    def wrapped(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        response["X-Robots-Tag"] = "noindex, nofollow"
+        return response
+
+    return wrapped
+
+
+def too_many(request: HttpRequest) -> HttpResponse:
+    """The answer to a visitor over a throttle's limit."""
+    return render(request, "too_many.html", status=429)
+
+
+class Attachment(Protocol):
+    file: IO[bytes]
+    filename: str
+    content_type: str
+
+
+def attachment(download: Attachment) -> FileResponse:
+    """A stored file sent as a download under its safe name, never shown inline."""
+    return FileResponse(
+        download.file,
+        as_attachment=True,
+        filename=download.filename,
+        content_type=download.content_type,
+    )

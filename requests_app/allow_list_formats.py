@@ -1,0 +1,208 @@
+"""The allow list's export formats for Teams, Entra and spreadsheets: pure rendering.
+
+Formats, all with domains as lower-case A-labels, sorted, each once, text ending in a newline:
+
+- ``csv``: header ``domain,domain_unicode,effective_date,source,request_reference``; one row a
+  domain; the date is ISO 8601 (YYYY-MM-DD); a column the portal does not know is empty.
+- ``json``: a list of objects with the same five keys; unknown values are ``null``.
+- ``teams-powershell``: a script for a session opened with ``Connect-MicrosoftTeams`` that adds
+  every domain to the tenant's allowed domains (``Set-CsTenantFederationConfiguration
+  -AllowedDomainsAsAList @{Add=$list}``); it never removes one.
+- ``entra-b2b-json``: exactly ``{"B2BManagementPolicy":{"InvitationsAllowedAndBlockedDomainsPolicy":
+  {"AllowedDomains":[...]}}}``, compact, the definition of Entra's B2B management policy.
+"""
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+import idna
+
+from .domains import domain_unicode
+
+# Microsoft Teams external access: the allowed domains list holds at most 4,000 domains.
+TEAMS_ALLOWED_DOMAINS_LIMIT = 4000
+# Entra B2B "Allow or block invitations": "The maximum size of the entire policy is 25 KB
+# (25,000 characters), which includes the allowlist or blocklist and any other parameters".
+ENTRA_B2B_POLICY_CHARACTER_LIMIT = 25_000
+
+CSV_COLUMNS = ("domain", "domain_unicode", "effective_date", "source", "request_reference")
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    name: str
+    label: str
+    content_type: str
+    extension: str
+
+
+EXPORT_FORMATS: dict[str, ExportFormat] = {
+    export_format.name: export_format
+    for export_format in (
+        ExportFormat("csv", "Spreadsheet (CSV)", "text/csv; charset=utf-8", "csv"),
+        ExportFormat("json", "JSON", "application/json", "json"),
+        ExportFormat(
+            "teams-powershell",
+            "Microsoft Teams PowerShell script",
+            "text/plain; charset=utf-8",
+            "ps1",
+        ),
+        ExportFormat(
+            "entra-b2b-json", "Entra B2B management policy (JSON)", "application/json", "json"
+        ),
+    )
+}
+FORMATS: tuple[str, ...] = tuple(EXPORT_FORMATS)
+
+# One LDH label, no hyphen at either end (RFC 1035, RFC 5891 for the xn-- A-labels).
+_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+_A_LABEL_DOMAIN = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})+")
+
+
+@dataclass(frozen=True)
+class AllowListRow:
+    """One domain on the allow list with what the portal knows about it."""
+
+    domain: str
+    effective_date: date | None = None
+    source: str = ""
+    request_reference: str = ""
+
+
+def _a_label(name: str) -> str:
+    """The domain as a lower-case A-label; ValueError for anything that is not a domain name.
+
+    Exports put domains inside PowerShell strings and policies, so nothing but letters, digits,
+    hyphens and dots may pass, whatever a caller hands in.
+    """
+    text = name.strip().removesuffix(".")
+    if not text.isascii():
+        try:
+            text = idna.encode(text, uts46=True, transitional=False).decode("ascii")
+        except UnicodeError as error:  # idna.IDNAError is a UnicodeError
+            raise ValueError(f"“{name}” is not a valid domain name.") from error
+    text = text.lower()
+    if not _A_LABEL_DOMAIN.fullmatch(text):
+        raise ValueError(f"“{name}” is not a valid domain name.")
+    return text
+
+
+def _prepare(domains: Iterable[str | AllowListRow]) -> list[AllowListRow]:
+    """Rows with A-label domains, sorted by domain, the first row of each domain kept."""
+    rows: dict[str, AllowListRow] = {}
+    for item in domains:
+        row = item if isinstance(item, AllowListRow) else AllowListRow(domain=item)
+        name = _a_label(row.domain)
+        if name not in rows:
+            rows[name] = AllowListRow(
+                domain=name,
+                effective_date=row.effective_date,
+                source=row.source,
+                request_reference=row.request_reference,
+            )
+    return [rows[name] for name in sorted(rows)]
+
+
+def _row_values(row: AllowListRow) -> dict:
+    return {
+        "domain": row.domain,
+        "domain_unicode": domain_unicode(row.domain),
+        "effective_date": row.effective_date.isoformat() if row.effective_date else None,
+        "source": row.source or None,
+        "request_reference": row.request_reference or None,
+    }
+
+
+def _render_csv(rows: list[AllowListRow]) -> tuple[str, list[str]]:
+    buffer = io.StringIO()
+    # RFC 4180 line endings, which spreadsheets expect.
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        values = _row_values(row)
+        writer.writerow(
+            ["" if values[column] is None else values[column] for column in CSV_COLUMNS]
+        )
+    return buffer.getvalue(), []
+
+
+def _render_json(rows: list[AllowListRow]) -> tuple[str, list[str]]:
+    text = json.dumps([_row_values(row) for row in rows], indent=2, ensure_ascii=False)
+    return text + "\n", []
+
+
+def _render_teams_powershell(rows: list[AllowListRow]) -> tuple[str, list[str]]:
+    # Kept to ASCII: Windows PowerShell 5.1 reads a file without a BOM in the ANSI code page.
+    warnings = []
+    count = len(rows)
+    lines = [
+        f"# NHSmail Microsoft Teams federation allow list: {count:,} domains.",
+        "# Run in a PowerShell session opened with Connect-MicrosoftTeams.",
+        "# Adds these domains to the tenant's allowed domains; it removes none.",
+    ]
+    if count > TEAMS_ALLOWED_DOMAINS_LIMIT:
+        warning = (
+            f"The allow list has {count:,} domains, more than the "
+            f"{TEAMS_ALLOWED_DOMAINS_LIMIT:,} Microsoft Teams accepts on its allowed domains "
+            "list: Teams will not take them all."
+        )
+        warnings.append(warning)
+        lines.append(f"# WARNING: {warning}")
+    lines.append("$list = New-Object Collections.Generic.List[String]")
+    lines.extend(f'$list.Add("{row.domain}")' for row in rows)
+    lines.append("Set-CsTenantFederationConfiguration -AllowedDomainsAsAList @{Add=$list}")
+    return "\n".join(lines) + "\n", warnings
+
+
+def _render_entra_b2b_json(rows: list[AllowListRow]) -> tuple[str, list[str]]:
+    policy = {
+        "B2BManagementPolicy": {
+            "InvitationsAllowedAndBlockedDomainsPolicy": {
+                "AllowedDomains": [row.domain for row in rows]
+            }
+        }
+    }
+    text = json.dumps(policy, separators=(",", ":"))
+    warnings = []
+    if len(text) > ENTRA_B2B_POLICY_CHARACTER_LIMIT:
+        warnings.append(
+            f"The Entra B2B policy is {len(text):,} characters, over Entra's "
+            f"{ENTRA_B2B_POLICY_CHARACTER_LIMIT:,}-character (25 KB) limit for the whole policy: "
+            "Entra will refuse it."
+        )
+    return text + "\n", warnings
+
+
+_RENDERERS = {
+    "csv": _render_csv,
+    "json": _render_json,
+    "teams-powershell": _render_teams_powershell,
+    "entra-b2b-json": _render_entra_b2b_json,
+}
+
+
+def export_format_named(fmt: str) -> ExportFormat:
+    try:
+        return EXPORT_FORMATS[fmt]
+    except KeyError:
+        raise ValueError(
+            f"There is no allow list format “{fmt}”. Choose one of: {', '.join(FORMATS)}."
+        ) from None
+
+
+def render_allow_list(domains: Iterable[str | AllowListRow], fmt: str) -> tuple[str, list[str]]:
+    """Render domains (strings or AllowListRow) in fmt; return (text, warnings for people).
+
+    Raises ValueError for an unknown format or something that is not a domain name.
+    """
+    export_format_named(fmt)
+    rows = _prepare(domains)
+    text, warnings = _RENDERERS[fmt](rows)
+    if not rows:
+        warnings = ["The allow list is empty.", *warnings]
+    return text, warnings

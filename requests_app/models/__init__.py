@@ -1,0 +1,57 @@
+"""requests_app's data, one module per concept; every model is importable from here, as Django
+and the migrations expect."""
+
+from .allow_list import AllowListEntry, AllowListSource
+from .audit_log import AuditEvent, AuditEventQuerySet
+from .check_runs import CheckRun, CheckRunPurpose, CheckRunState, CheckStatus, DomainCheck
+from .contacts import (
+    Contact,
+    ContactRole,
+    SpocChange,
+    SpocChangeState,
+    TeamsSetupConfirmation,
+    TeamsSetupStep,
+)
+from .jobs import OutboxMessage, SentEmail
+from .requests import (
+    CLOSED_STATES,
+    OPEN_STATES,
+    Channel,
+    FederationRequest,
+    Organisation,
+    RequestedDomain,
+    State,
+    new_status_token,
+    ods_code_validator,
+    review_checks_max_age,
+)
+
+__all__ = [
+    "CLOSED_STATES",
+    "OPEN_STATES",
+    "AllowListEntry",
+    "AllowListSource",
+    "AuditEvent",
+    "AuditEventQuerySet",
+    "Channel",
+    "CheckRun",
+    "CheckRunPurpose",
+    "CheckRunState",
+    "CheckStatus",
+    "Contact",
+    "ContactRole",
+    "DomainCheck",
+    "FederationRequest",
+    "Organisation",
+    "OutboxMessage",
+    "RequestedDomain",
+    "SentEmail",
+    "SpocChange",
+    "SpocChangeState",
+    "State",
+    "TeamsSetupConfirmation",
+    "TeamsSetupStep",
+    "new_status_token",
+    "ods_code_validator",
+    "review_checks_max_age",
+]

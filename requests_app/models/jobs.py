@@ -1,0 +1,45 @@
+"""Work handed to the worker (the outbox) and the emails it sent, each once."""
+
+from django.db import models
+from django.utils import timezone
+
+from .requests import FederationRequest
+
+
+class OutboxMessage(models.Model):
+    """A Celery job written in the same transaction as the change that needs it.
+
+    Published right after commit; the beat sweeper republishes any row a broker outage left
+    behind, so a job queued while Redis is down runs once Redis is back.
+    """
+
+    task_name = models.CharField(max_length=200)
+    kwargs = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+    dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self):
+        return f"{self.task_name}({self.kwargs})"
+
+
+class SentEmail(models.Model):
+    """One row per email sent, keyed so a retried or repeated task sends it only once."""
+
+    key = models.CharField(max_length=200, unique=True)
+    request = models.ForeignKey(
+        FederationRequest, null=True, on_delete=models.CASCADE, related_name="sent_emails"
+    )
+    recipients = models.TextField()
+    subject = models.CharField(max_length=300)
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["sent_at"]
+
+    def __str__(self):
+        return f"{self.subject} to {self.recipients}"

@@ -1,0 +1,1 @@
+"""Support requests: raised by named contacts, worked by the Feedback team."""

@@ -1,0 +1,108 @@
+"""The request's change page in the workbench: the actions each state offers and to whom, what
+is being reviewed, and the newest audit events."""
+
+import pytest
+
+from requests_app.models import State
+from requests_app.services.lifecycle import request_review
+from tests.factories import AgreementFactory, FederationRequestFactory, request_in
+from tests.workbench.helpers import (
+    CHANGELIST_URL,
+    RAISE_URL,
+    act_url,
+    action_links,
+    change_url,
+    text,
+)
+
+pytestmark = pytest.mark.django_db
+
+# -- which action links the change page shows ----------------------------------------------------
+
+FEEDBACK_TEAM_LINKS = {
+    State.SUBMITTED: {"review", "reject", "withdraw"},
+    State.REVIEWED: {"send_agreement", "reject", "withdraw"},
+    State.FPA_SENT: {"record_signature", "reject", "withdraw", "add-evidence"},
+    State.SIGNED: {"verify_evidence", "reject", "withdraw", "add-evidence"},
+    State.EVIDENCE_VERIFIED: {"federate", "reject", "withdraw"},
+    State.FEDERATED: set(),
+    State.REJECTED: set(),
+    State.WITHDRAWN: set(),
+}
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_the_feedback_team_sees_exactly_the_actions_of_the_current_state(
+    client, feedback_user, state
+):
+    req = request_in(state, feedback_user)
+    client.force_login(feedback_user)
+
+    response = client.get(change_url(req))
+
+    assert response.status_code == 200
+    assert f"State: <strong>{state.label}</strong>" in text(response)
+    assert action_links(response) == FEEDBACK_TEAM_LINKS[state]
+    for action in FEEDBACK_TEAM_LINKS[state] - {"add-evidence"}:
+        assert f'href="{act_url(req, action)}"' in response.content.decode()
+    nothing_to_do = "There is nothing you can do on this request now." in text(response)
+    assert nothing_to_do is (not FEEDBACK_TEAM_LINKS[state])
+
+
+def test_the_send_link_is_hidden_while_the_agreement_is_being_rendered(client, feedback_user):
+    req = request_in(State.REVIEWED, feedback_user)
+    AgreementFactory(request=req, requested_by=feedback_user)  # queued, not yet rendered
+    client.force_login(feedback_user)
+
+    response = client.get(change_url(req))
+
+    assert action_links(response) == {"reject", "withdraw"}
+    assert "being rendered" in text(response)
+
+
+@pytest.mark.parametrize("state", list(State))
+def test_the_service_desk_sees_no_action_links(client, service_desk_user, feedback_user, state):
+    req = request_in(state, feedback_user)
+    client.force_login(service_desk_user)
+
+    response = client.get(change_url(req))
+
+    assert response.status_code == 200
+    assert action_links(response) == set()
+    assert "There is nothing you can do on this request now." in text(response)
+
+
+def test_staff_in_no_group_are_refused_the_requests(client, outsider_user, feedback_user):
+    req = request_in(State.SUBMITTED, feedback_user)
+    client.force_login(outsider_user)
+
+    assert client.get(CHANGELIST_URL).status_code == 403
+    assert client.get(change_url(req)).status_code == 403
+    assert client.get(act_url(req, "review")).status_code == 403
+    assert client.get(RAISE_URL).status_code == 403
+
+
+def test_the_change_page_shows_the_domains_and_contacts_being_reviewed(client, feedback_user):
+    req = request_in(State.SUBMITTED, feedback_user, domains=["alpha-care.org.uk"])
+    spoc = req.contacts.get(role="spoc")
+    client.force_login(feedback_user)
+
+    page = text(client.get(change_url(req)))
+
+    assert "alpha-care.org.uk" in page
+    assert spoc.email in page
+
+
+def test_the_change_page_shows_the_newest_audit_events_to_the_feedback_team_only(
+    client, feedback_user, service_desk_user
+):
+    req = FederationRequestFactory()
+    request_review(request_id=req.pk, actor=feedback_user, notes="Looks right.")
+    client.force_login(feedback_user)
+
+    page = client.get(change_url(req)).content.decode()
+
+    assert 'id="audit-log"' in page
+    assert "request.reviewed" in page and "Looks right." in page
+    assert f"?q={req.reference}" in page  # the whole log, filtered to this request
+    client.force_login(service_desk_user)

@@ -1,0 +1,113 @@
+"""The lifecycle's actions as the Feedback team takes them: a button, a form, a service call and
+the sentence that says what happened."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from django_fsm import can_proceed
+
+from agreements.selectors import agreement_in_preparation
+from agreements.services import agreements, evidence, signatures
+from federation_portal.permissions import may
+from requests_app.models import FederationRequest
+from requests_app.services import lifecycle
+
+from .forms import FederateForm, ReasonForm, ReviewForm, SignatureForm
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
+
+
+def _review(req: FederationRequest, user: User, data: dict) -> str:
+    if data["decision"] == "reject":
+        lifecycle.request_reject(request_id=req.pk, actor=user, reason=data["notes"])
+        return f"{req.reference} was rejected; the requester has been emailed."
+    lifecycle.request_review(request_id=req.pk, actor=user, notes=data["notes"])
+    return f"{req.reference} is reviewed. Send the agreement when you are ready."
+
+
+def _send(req: FederationRequest, user: User, data: dict) -> str:
+    agreements.agreement_issue(request_id=req.pk, actor=user)
+    return f"The agreement for {req.reference} is being rendered; it is emailed as soon as it is."
+
+
+def _sign(req: FederationRequest, user: User, data: dict) -> str:
+    # SignatureForm's fields are the service's keyword arguments.
+    signatures.request_record_signature(request_id=req.pk, actor=user, **data)
+    return f"{req.reference} is signed. Verify the evidence next."
+
+
+def _verify(req: FederationRequest, user: User, data: dict) -> str:
+    evidence.request_verify_evidence(request_id=req.pk, actor=user)
+    return f"The evidence for {req.reference} is verified."
+
+
+def _federate(req: FederationRequest, user: User, data: dict) -> str:
+    lifecycle.request_federate(request_id=req.pk, actor=user, effective_date=data["effective_date"])
+    return f"{req.reference} is federated: its domains are on the allow list."
+
+
+def _reject(req: FederationRequest, user: User, data: dict) -> str:
+    lifecycle.request_reject(request_id=req.pk, actor=user, reason=data["reason"])
+    return f"{req.reference} was rejected."
+
+
+def _withdraw(req: FederationRequest, user: User, data: dict) -> str:
+    lifecycle.request_withdraw(request_id=req.pk, actor=user, reason=data["reason"])
+    return f"{req.reference} was withdrawn."
+
+
+# action: (button label, form class or None, handler, what the confirmation page says)
+ACTIONS = {
+    "review": (
+        "Review",
+        ReviewForm,
+        _review,
+        "Record whether the domains meet the initial review criteria.",
+    ),
+    "send_agreement": (
+        "Send the agreement (FPA)",
+        None,
+        _send,
+        "The agreement is rendered "
+        "as a PDF and emailed with the DCB1596 criteria to the requester and SPOC.",
+    ),
+    "record_signature": (
+        "Record the signed agreement",
+        SignatureForm,
+        _sign,
+        "Upload the copy the organisation returned, signed by a Director-level signatory.",
+    ),
+    "verify_evidence": (
+        "Mark evidence verified",
+        None,
+        _verify,
+        "Every required DCB1596 criterion has verified evidence.",
+    ),
+    "federate": (
+        "Federate",
+        FederateForm,
+        _federate,
+        "The request's domains join NHSmail's allow list from the effective date.",
+    ),
+    "reject": ("Reject", ReasonForm, _reject, "The requester sees the reason."),
+    "withdraw": (
+        "Withdraw",
+        ReasonForm,
+        _withdraw,
+        "Withdraw the request on the organisation's behalf.",
+    ),
+}
+
+
+def available_actions(user, req: FederationRequest) -> list[tuple[str, str]]:
+    """(action, label) for every action this user may take on this request now."""
+    found = []
+    for action, (label, *_rest) in ACTIONS.items():
+        if not may(user, action) or not can_proceed(getattr(req, action), check_conditions=False):
+            continue
+        if action == "send_agreement" and agreement_in_preparation(req):
+            continue  # already being rendered
+        found.append((action, label))
+    return found

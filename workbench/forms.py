@@ -1,0 +1,94 @@
+"""The Feedback team's forms: the lifecycle's actions, evidence, and raising a request on an
+organisation's behalf."""
+
+from django import forms
+from django.utils import timezone
+
+from agreements.models import EvidenceCriterion
+from portal_kit.forms import LimitedFileField, SingleLineField, UploadForm
+from requests_app.forms import RequestForm
+
+
+class RaiseOnBehalfForm(RequestForm):
+    reveal_domain_holders = True
+
+    on_behalf_reason = forms.CharField(
+        label="Why is the service desk raising this request?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: the organisation has no NHSmail presence; ticket number.",
+    )
+
+    def service_arguments(self) -> dict:
+        return {
+            **super().service_arguments(),
+            "on_behalf_reason": self.cleaned_data["on_behalf_reason"],
+        }
+
+
+class ReviewForm(forms.Form):
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            ("accept", "The domains meet the initial review criteria"),
+            ("reject", "The domains do not meet the criteria: reject the request"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label="Review notes",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What was checked and what was found. If you reject, the requester sees this.",
+    )
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 4}), max_length=2000
+    )
+
+
+class FederateForm(forms.Form):
+    effective_date = forms.DateField(
+        label="Effective date",
+        help_text="The date the domains join the allow list (YYYY-MM-DD).",
+        initial=timezone.localdate,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )
+
+
+class SignatureForm(UploadForm):
+    signed_copy = LimitedFileField(label="Signed agreement (PDF)")
+    signatory_name = SingleLineField(label="Signatory's full name", max_length=200)
+    signatory_job_title = SingleLineField(label="Signatory's job title", max_length=200)
+    signatory_email = forms.EmailField(
+        label="Signatory's email address (optional)",
+        required=False,
+        help_text="Named on the request as its signatory: they may then propose a new SPOC and "
+        "raise support requests.",
+    )
+    signed_on = forms.DateField(
+        label="Signed on",
+        help_text="The date on the signature (YYYY-MM-DD).",
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )
+    signatory_is_director = forms.BooleanField(
+        label="I have checked that the signatory holds a Director-level role",
+        error_messages={"required": "The agreement must be signed at Director level."},
+    )
+    matches_issued = forms.BooleanField(
+        label="I have compared the signed copy with the agreement as issued: it is the same "
+        "agreement, unchanged",
+        error_messages={"required": "Compare the signed copy with the issued agreement first."},
+    )
+
+
+class EvidenceForm(UploadForm):
+    criterion = forms.ModelChoiceField(
+        label="DCB1596 criterion", queryset=EvidenceCriterion.objects.all()
+    )
+    file = LimitedFileField(label="Evidence (PDF)")
+    notes = forms.CharField(
+        label="Notes (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )

@@ -1,0 +1,203 @@
+"""The pages behind the workbench's buttons: each checks who asks, shows a form, calls one
+service and says what happened (a refusal is a message, never a 500)."""
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
+
+from agreements.models import EvidenceItem
+from agreements.services import evidence
+from agreements.services.downloads import EVIDENCE, ISSUED, SIGNED, FileMissing, file_download
+from federation_portal.permissions import may
+from portal_kit.errors import ActionRefused
+from portal_kit.forms import UploadForm
+from portal_kit.pages import attachment
+from requests_app.models import FederationRequest
+from requests_app.services import check_runs, lifecycle
+
+from .actions import ACTIONS
+from .forms import EvidenceForm, RaiseOnBehalfForm, ReasonForm
+
+VIEW_PERMISSION = "requests_app.view_federationrequest"
+# Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
+FILE_PERMISSIONS = {
+    ISSUED: "agreements.view_agreement",
+    SIGNED: "agreements.view_agreement",
+    EVIDENCE: "agreements.view_evidenceitem",
+}
+ACTION_TEMPLATE = "admin/requests_app/federationrequest/action.html"
+
+
+class WorkbenchViews:
+    """Mixed into FederationRequestAdmin, whose get_urls routes to these."""
+
+    def _request_or_404(self, request, pk):
+        if not request.user.has_perm(VIEW_PERMISSION):
+            raise PermissionDenied
+        return get_object_or_404(FederationRequest, pk=pk)
+
+    def _render(self, request, req, *, title, form, explanation, submit):
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "original": req,
+            "title": title,
+            "form": form,
+            "explanation": explanation,
+            "submit_label": submit,
+        }
+        return TemplateResponse(request, ACTION_TEMPLATE, context)
+
+    def _back(self, req):
+        return redirect("admin:requests_app_federationrequest_change", req.pk)
+
+    def action_view(self, request, pk, action):
+        req = self._request_or_404(request, pk)
+        if action not in ACTIONS:
+            raise Http404("No such action.")
+        label, form_class, handler, explanation = ACTIONS[action]
+        if not may(request.user, action):
+            messages.error(request, f"You do not have permission to do this: {label.lower()}.")
+            return self._back(req)
+        form = None
+        if form_class:
+            if issubclass(form_class, UploadForm):
+                form = form_class.for_request(request)
+            else:
+                form = form_class(request.POST) if request.method == "POST" else form_class()
+        if request.method == "POST" and (form is None or form.is_valid()):
+            try:
+                done = handler(req, request.user, form.cleaned_data if form else {})
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(request, done)
+            return self._back(req)
+        return self._render(
+            request,
+            req,
+            title=f"{label}: {req.reference}",
+            form=form,
+            explanation=explanation,
+            submit=label,
+        )
+
+    @method_decorator(require_POST)
+    def run_checks_view(self, request, pk):
+        req = self._request_or_404(request, pk)
+        try:
+            check_runs.check_run_start(request_id=req.pk, actor=request.user)
+        except ActionRefused as refusal:
+            messages.error(request, str(refusal))
+        else:
+            messages.success(
+                request,
+                f"The domain checks of {req.reference} are running again; "
+                "reload this page in a minute to see the results.",
+            )
+        return self._back(req)
+
+    def evidence_add_view(self, request, pk):
+        req = self._request_or_404(request, pk)
+        form = EvidenceForm.for_request(request)
+        if request.method == "POST" and form.is_valid():
+            try:
+                evidence.evidence_add(
+                    request_id=req.pk,
+                    actor=request.user,
+                    criterion_id=form.cleaned_data["criterion"].pk,
+                    upload=form.cleaned_data["file"],
+                    notes=form.cleaned_data["notes"],
+                )
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(request, "The evidence was added.")
+            return self._back(req)
+        return self._render(
+            request,
+            req,
+            title=f"Add evidence: {req.reference}",
+            form=form,
+            explanation="Evidence the organisation sent for one DCB1596 criterion.",
+            submit="Add evidence",
+        )
+
+    def evidence_view(self, request, pk, item_pk, verb):
+        req = self._request_or_404(request, pk)
+        item = get_object_or_404(EvidenceItem, pk=item_pk, request=req)
+        if verb not in ("verify", "return"):
+            raise Http404("No such action.")
+        form = None
+        if verb == "return":
+            form = ReasonForm(request.POST) if request.method == "POST" else ReasonForm()
+        if request.method == "POST" and (form is None or form.is_valid()):
+            try:
+                if verb == "verify":
+                    evidence.evidence_verify(item_id=item.pk, actor=request.user)
+                else:
+                    evidence.evidence_return(
+                        item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                    )
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(
+                    request,
+                    f"Evidence for “{item.criterion}” "
+                    f"{'verified' if verb == 'verify' else 'returned for rework'}.",
+                )
+            return self._back(req)
+        title = "Verify evidence" if verb == "verify" else "Return evidence for rework"
+        return self._render(
+            request,
+            req,
+            title=f"{title}: {item.criterion}",
+            form=form,
+            explanation=f"{item.original_filename}, uploaded {item.uploaded_at:%d %B %Y}.",
+            submit=title,
+        )
+
+    def file_view(self, request, pk, kind, file_pk):
+        req = self._request_or_404(request, pk)
+        permission = FILE_PERMISSIONS.get(kind)
+        if permission is None:
+            raise Http404("No such file.")
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        try:
+            download = file_download(req=req, kind=kind, file_id=file_pk, actor=request.user)
+        except FileMissing as missing:
+            raise Http404(str(missing)) from None
+        return attachment(download)
+
+    def raise_view(self, request):
+        if not may(request.user, "raise_on_behalf"):
+            raise PermissionDenied
+        form = RaiseOnBehalfForm(request.POST) if request.method == "POST" else RaiseOnBehalfForm()
+        if request.method == "POST" and form.is_valid():
+            try:
+                req = lifecycle.request_submit(actor=request.user, **form.service_arguments())
+            except ActionRefused as refusal:
+                form.add_error(None, str(refusal))
+            else:
+                messages.success(
+                    request,
+                    f"{req.reference} was raised on the organisation's "
+                    "behalf; the requester and SPOC have been emailed.",
+                )
+                return self._back(req)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": "Raise a request on an organisation's behalf",
+            "form": form,
+            "explanation": "For organisations without an NHSmail presence. The same domain "
+            "rules apply as on the public form.",
+            "submit_label": "Raise the request",
+        }
+        return TemplateResponse(request, ACTION_TEMPLATE, context)
