@@ -1,9 +1,7 @@
 """The staff groups and what each may do, kept in step with the code after every migrate."""
 
-from django.apps import apps
-from django.contrib.auth.management import create_permissions
+from django.apps import AppConfig
 from django.contrib.auth.models import Group, Permission
-from django.db import DEFAULT_DB_ALIAS
 
 GROUP_PERMISSIONS = {
     # Review, send, verify, federate, reject; see everything; keep the criteria current.
@@ -46,12 +44,12 @@ GROUP_PERMISSIONS = {
 }
 
 
-def ensure_groups(*, using: str = DEFAULT_DB_ALIAS, **kwargs: object) -> None:
-    """post_migrate: create the groups and give each exactly its permissions."""
-    # Receivers run in the order they were connected, and this one is connected before auth's
-    # own: make every app's permissions first, or the last app's would be missing.
-    for app_config in apps.get_app_configs():
-        create_permissions(app_config, verbosity=0, using=using)
+def ensure_groups(*, sender: AppConfig, **kwargs: object) -> None:
+    """post_migrate, once per migrate: create the groups and give each exactly its permissions."""
+    from .apps import last_app_with_models
+
+    if sender is not last_app_with_models():
+        return
     for name, codes in GROUP_PERMISSIONS.items():
         group, _ = Group.objects.get_or_create(name=name)
         permissions = []

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.access import contact_required
 from portal_kit.errors import ActionRefused
 from requests_app.models import ContactRole
+from requests_app.selectors import technical_contact
 from requests_app.services import contacts
 
 from . import selectors
@@ -17,9 +18,7 @@ from .views import viewer_request_or_404
 
 
 def _technical_contact_or_404(req, contact_id):
-    contact = req.contacts.filter(
-        pk=contact_id, role=ContactRole.TECHNICAL, removed_at__isnull=True
-    ).first()
+    contact = technical_contact(req, contact_id)
     if contact is None:
         raise Http404("No such technical contact on this request.")
     return contact

@@ -30,7 +30,9 @@ class ContactForm(forms.Form):
 
     def details(self) -> ContactDetails:
         data = self.cleaned_data
-        return ContactDetails(data["name"], data["job_title"], data["email"], data["phone"])
+        return ContactDetails(
+            name=data["name"], job_title=data["job_title"], email=data["email"], phone=data["phone"]
+        )
 
 
 class SignForm(forms.Form):

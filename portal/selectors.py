@@ -6,6 +6,7 @@ from django.db.models import QuerySet
 
 from accounts.selectors import Viewer
 from requests_app.models import Contact, ContactRole, FederationRequest, TeamsSetupStep
+from requests_app.selectors import contact_roles
 
 
 def requests_for(viewer: Viewer) -> QuerySet[FederationRequest]:
@@ -26,11 +27,7 @@ def request_for(viewer: Viewer, reference: str) -> FederationRequest | None:
 
 def roles_on(viewer: Viewer, req: FederationRequest) -> set[str]:
     """The viewer's current roles on req (spoc, technical, signatory)."""
-    return set(
-        req.contacts.filter(email__iexact=viewer.email, removed_at__isnull=True).values_list(
-            "role", flat=True
-        )
-    )
+    return contact_roles(req, viewer.email)
 
 
 def spoc_history(req: FederationRequest) -> QuerySet[Contact]:

@@ -1,19 +1,22 @@
 """Page decorators and responses every face uses."""
 
+from collections.abc import Callable
 from functools import wraps
-from typing import IO, Protocol
+from typing import IO, Any, Protocol
 
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 
+View = Callable[..., HttpResponse]
 
-def private_page(view):
+
+def private_page(view: View) -> View:
     """For pages behind a private link or a sign-in: never cached, never indexed."""
 
     @wraps(view)
     @never_cache
-    def wrapped(request, *args, **kwargs):
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
         response["X-Robots-Tag"] = "noindex, nofollow"
         return response

@@ -18,7 +18,7 @@ def allow(key: str, *, limit: int, window_seconds: int) -> bool:
 
 def failures(key: str) -> int:
     """How many failures have been recorded for key in its current window."""
-    return cache.get(f"failures:{key}", 0)
+    return int(cache.get(f"failures:{key}", 0))
 
 
 def record_failure(key: str, *, window_seconds: int) -> int:

@@ -1,10 +1,19 @@
 """Writing audit events, with the client's IP taken from the request being served."""
 
+from __future__ import annotations
+
+from collections.abc import Callable
 from contextvars import ContextVar
+from typing import TYPE_CHECKING
+
+from django.http import HttpRequest, HttpResponse
 
 from portal_kit.http import client_ip
 
 from .models import AuditEvent, FederationRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 REQUESTER_LABEL = "requester (private status link)"
 SYSTEM_LABEL = "system"
@@ -13,8 +22,8 @@ _client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 
 
 def audit(
-    request: FederationRequest | None,
-    actor,
+    req: FederationRequest | None,
+    actor: User | None,
     action: str,
     *,
     message: str = "",
@@ -23,11 +32,11 @@ def audit(
     actor_label: str = "",
 ) -> AuditEvent:
     """Record one audit event; call inside the transaction that makes the change."""
-    user = actor if getattr(actor, "is_authenticated", False) else None
+    user = actor if actor is not None and actor.is_authenticated else None
     if not actor_label:
         actor_label = user.get_username() if user else SYSTEM_LABEL
-    return AuditEvent.objects.create(
-        request=request,
+    event: AuditEvent = AuditEvent.objects.create(
+        request=req,
         actor=user,
         actor_label=actor_label,
         action=action,
@@ -36,15 +45,16 @@ def audit(
         message=message,
         ip_address=_client_ip.get(),
     )
+    return event
 
 
 class AuditContextMiddleware:
     """Makes the client's address available to audit() for the length of one request."""
 
-    def __init__(self, get_response):
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request):
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         token = _client_ip.set(client_ip(request))
         try:
             return self.get_response(request)

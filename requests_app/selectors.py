@@ -14,6 +14,8 @@ from .models import (
     CheckRun,
     CheckRunState,
     CheckStatus,
+    Contact,
+    ContactRole,
     FederationRequest,
     Organisation,
     RequestedDomain,
@@ -55,10 +57,10 @@ def request_by_status_token(token: str) -> FederationRequest | None:
     return request
 
 
-def request_timeline(request: FederationRequest) -> list[AuditEvent]:
+def request_timeline(req: FederationRequest) -> list[AuditEvent]:
     """State changes only, oldest first: what the requester may see of the audit log."""
     return list(
-        AuditEvent.objects.filter(request=request).exclude(to_state="").order_by("created_at", "pk")
+        AuditEvent.objects.filter(request=req).exclude(to_state="").order_by("created_at", "pk")
     )
 
 
@@ -101,18 +103,18 @@ def request_search_filter(term: str) -> Q:
     return condition
 
 
-def recent_audit_events(request: FederationRequest, *, limit: int = 50) -> list[AuditEvent]:
+def recent_audit_events(req: FederationRequest, *, limit: int = 50) -> list[AuditEvent]:
     """The newest audit events of a request, newest first (the admin's change page)."""
-    return list(AuditEvent.objects.filter(request=request).order_by("-created_at", "-pk")[:limit])
+    return list(AuditEvent.objects.filter(request=req).order_by("-created_at", "-pk")[:limit])
 
 
 # Worst first, for people reading check results (CONVENTIONS: fail, warn, error, info, pass).
 STATUS_ORDER = {"fail": 0, "warn": 1, "error": 2, "info": 3, "pass": 4}
 
 
-def latest_check_run(request: FederationRequest, *, completed: bool = False) -> CheckRun | None:
+def latest_check_run(req: FederationRequest, *, completed: bool = False) -> CheckRun | None:
     """The newest check run of a request (only completed ones when completed), or None."""
-    runs = CheckRun.objects.filter(request=request)
+    runs = CheckRun.objects.filter(request=req)
     if completed:
         runs = runs.filter(state=CheckRunState.COMPLETE)
     return runs.prefetch_related("domains_checked").order_by("-requested_at", "-pk").first()
@@ -168,3 +170,17 @@ def domains_on_allow_list(names: list[str]) -> list[str]:
     """Those of names already on the allow list, sorted."""
     listed = AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True)
     return sorted(listed)
+
+
+def contact_roles(req: FederationRequest, email: str) -> set[str]:
+    """email's current roles on req (spoc, technical, signatory); empty for anyone else."""
+    contacts = req.contacts.filter(email__iexact=email, removed_at__isnull=True)
+    return set(contacts.values_list("role", flat=True))
+
+
+def technical_contact(req: FederationRequest, contact_id: int) -> Contact | None:
+    """One of req's current technical contacts, or None."""
+    contact: Contact | None = req.contacts.filter(
+        pk=contact_id, role=ContactRole.TECHNICAL, removed_at__isnull=True
+    ).first()
+    return contact

@@ -101,7 +101,7 @@ ACTIONS = {
 }
 
 
-def available_actions(user, req: FederationRequest) -> list[tuple[str, str]]:
+def available_actions(user: User, req: FederationRequest) -> list[tuple[str, str]]:
     """(action, label) for every action this user may take on this request now."""
     found = []
     for action, (label, *_rest) in ACTIONS.items():

@@ -16,7 +16,7 @@ from requests_app.services.locking import apply_transition, lock_request
 
 from ..models import Agreement
 from ..pdf import render_agreement_pdf, sha256_hex
-from ..selectors import current_agreement
+from ..selectors import agreement_in_preparation, current_agreement
 from .files import stored_file
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def agreement_issue(*, request_id: int, actor: User) -> Agreement:
                 f"Request {req.reference} is “{req.get_state_display()}”; an agreement is sent "
                 "only after the review."
             )
-        if req.agreements.in_preparation().exists():
+        if agreement_in_preparation(req):
             raise ActionRefused(
                 f"The agreement for {req.reference} is already being prepared. "
                 "It is sent as soon as it is rendered."

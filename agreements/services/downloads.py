@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import User
 
 ISSUED, SIGNED, EVIDENCE = "agreement", "signed", "evidence"
-KINDS = (ISSUED, SIGNED, EVIDENCE)
 EVIDENCE_TYPES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg"}
 
 

@@ -86,6 +86,8 @@ def _name_signatory(
     req: FederationRequest, *, agreement: Agreement, email: str, actor: User
 ) -> None:
     """The signatory, as the request's (one) signatory contact."""
-    details = ContactDetails(agreement.signatory_name, agreement.signatory_job_title, email)
+    details = ContactDetails(
+        name=agreement.signatory_name, job_title=agreement.signatory_job_title, email=email
+    )
     contact_replace(req, role=ContactRole.SIGNATORY, details=details)
     audit(req, actor, "contact.added", message=f"Signatory {agreement.signatory_name} <{email}>.")

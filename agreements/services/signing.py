@@ -16,6 +16,7 @@ from django.utils import timezone
 from portal_kit.errors import ActionRefused
 from requests_app.audit import audit
 from requests_app.models import ContactRole, FederationRequest, State
+from requests_app.selectors import contact_roles
 from requests_app.services.lifecycle import queue_request_email
 from requests_app.services.locking import apply_transition, lock_request
 
@@ -56,13 +57,15 @@ class Signer:
 def signing_refusal(req: FederationRequest, *, email: str) -> str:
     """Why email cannot sign req's agreement now, or "" when they can (the sign page asks
     before showing the form; the service asks again under the lock)."""
-    is_signatory = req.contacts.filter(
-        role=ContactRole.SIGNATORY, email__iexact=email, removed_at__isnull=True
-    ).exists()
-    if not is_signatory:
+    if ContactRole.SIGNATORY not in contact_roles(req, email):
         return "Only the signatory named on the request can sign its agreement."
     agreement = current_agreement(req)
-    if req.state != State.FPA_SENT or agreement is None or agreement.expired_at:
+    if (
+        req.state != State.FPA_SENT
+        or agreement is None
+        or not agreement.sent_at
+        or agreement.expired_at
+    ):
         return (
             f"Request {req.reference} is “{req.get_state_display()}”: there is no agreement "
             "waiting for a signature."
@@ -100,7 +103,13 @@ def agreement_sign(
         raise ActionRefused("Confirm each statement before signing.")
     if not name.strip() or not job_title.strip():
         raise ActionRefused("Type your full name and job title.")
-    signer = Signer(actor_email, name.strip(), job_title.strip(), ip_address, user_agent[:500])
+    signer = Signer(
+        email=actor_email,
+        name=name.strip(),
+        job_title=job_title.strip(),
+        ip_address=ip_address,
+        user_agent=user_agent[:500],
+    )
     try:
         return _sign(request_id=request_id, signer=signer, shown_sha256=shown_sha256)
     except IssuedFileChanged:
@@ -140,8 +149,12 @@ def _sign(*, request_id: int, signer: Signer, shown_sha256: str) -> Agreement:
     )
     with transaction.atomic():
         req = lock_request(request_id)
-        locked = _agreement_to_sign(req, signer=signer, shown_sha256=shown_sha256)
-        if locked.pk != agreement.pk or locked.pdf_sha256 != agreement.pdf_sha256:
+        refusal = signing_refusal(req, email=signer.email)
+        if refusal:
+            raise ActionRefused(refusal)
+        locked = current_agreement(req)
+        # What was sealed is the agreement checked above: it must still be the one issued.
+        if locked is None or (locked.pk, locked.pdf_sha256) != (agreement.pk, agreement.pdf_sha256):
             raise ActionRefused(
                 "The agreement was issued again while you were signing. Reload the page, read "
                 "the agreement again, then sign."
@@ -152,14 +165,16 @@ def _sign(*, request_id: int, signer: Signer, shown_sha256: str) -> Agreement:
 
 
 def _agreement_to_sign(req: FederationRequest, *, signer: Signer, shown_sha256: str) -> Agreement:
-    """The agreement signer may sign now and was shown, or ActionRefused (a mismatch audited)."""
+    """The agreement signer may sign now and was shown, or ActionRefused (a mismatch audited).
+
+    Called before the row lock, outside any transaction, so the audit row of a mismatch stays.
+    """
     refusal = signing_refusal(req, email=signer.email)
     if refusal:
         raise ActionRefused(refusal)
     agreement = current_agreement(req)
     assert agreement is not None  # signing_refusal says so otherwise
     if not hmac.compare_digest(shown_sha256.strip().lower(), agreement.pdf_sha256):
-        # Written at once (outside any transaction), so the attempt stays in the audit log.
         audit(
             req,
             None,

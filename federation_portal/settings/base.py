@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "support",
     "portal",
     "workbench",
+    "federation_portal.apps.ProjectConfig",
 ]
 
 MIDDLEWARE = [
@@ -90,7 +91,7 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # Agreements and evidence live outside the web root and are served only through views that
-# check access (requests_app.views, admin).
+# check access (agreements.services.downloads, behind the status link, portal and workbench).
 PRIVATE_MEDIA_ROOT = Path(env("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "private")))
 STORAGES = {
     "default": {

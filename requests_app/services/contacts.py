@@ -17,6 +17,7 @@ from django.utils import timezone
 from federation_portal.permissions import ensure_may
 from portal_kit.errors import ActionRefused
 
+from .. import selectors
 from ..audit import audit
 from ..models import (
     OPEN_STATES,
@@ -48,18 +49,13 @@ class ContactDetails:
     phone: str = ""
 
 
-def _roles_of(req: FederationRequest, email: str) -> set[str]:
-    contacts = req.contacts.filter(email__iexact=email, removed_at__isnull=True)
-    return set(contacts.values_list("role", flat=True))
-
-
 def lock_request_for_contact(
     request_id: int, *, actor_email: str
 ) -> tuple[FederationRequest, set[str]]:
     """The request, row-locked, with actor_email's current roles on it; to anyone who is not
     one of its contacts it does not exist (never say whose it is)."""
     req = lock_request(request_id)
-    roles = _roles_of(req, actor_email)
+    roles = selectors.contact_roles(req, actor_email)
     if not roles:
         raise ActionRefused("That request does not exist.")
     return req, roles
@@ -83,9 +79,7 @@ def _lock_for_contacts(request_id: int, *, actor_email: str, roles: set[str]) ->
 
 
 def _technical_contact(req: FederationRequest, contact_id: int) -> Contact:
-    contact = req.contacts.filter(
-        pk=contact_id, role=ContactRole.TECHNICAL, removed_at__isnull=True
-    ).first()
+    contact = selectors.technical_contact(req, contact_id)
     if contact is None:
         raise ActionRefused("That contact is not one of this request's technical contacts.")
     return contact
@@ -247,7 +241,9 @@ def spoc_change_confirm(*, change_id: int, actor: User) -> SpocChange:
                 "no longer be changed. Decline the proposal."
             )
         now = timezone.now()
-        details = ContactDetails(change.name, change.job_title, change.email, change.phone)
+        details = ContactDetails(
+            name=change.name, job_title=change.job_title, email=change.email, phone=change.phone
+        )
         contact_replace(req, role=ContactRole.SPOC, details=details, at=now)
         change.state, change.decided_at, change.decided_by = SpocChangeState.CONFIRMED, now, actor
         change.save(update_fields=["state", "decided_at", "decided_by"])

@@ -53,12 +53,7 @@ def request_submit(
     on_behalf_reason: str = "",
 ) -> FederationRequest:
     """Record a new request from the web form (actor None) or the service desk (actor given)."""
-    channel = Channel.SELF_SERVICE
-    if actor is not None:
-        ensure_may(actor, "raise_on_behalf")
-        if not on_behalf_reason.strip():
-            raise ActionRefused("Say why the service desk is raising this request.")
-        channel = Channel.SERVICE_DESK
+    channel = _channel(actor=actor, on_behalf_reason=on_behalf_reason)
     if not domains:
         raise ActionRefused("Enter at least one domain.")
     if len(domains) > MAX_DOMAINS_PER_REQUEST:
@@ -100,6 +95,16 @@ def request_submit(
             "Check the domains and try again."
         ) from None
     return req
+
+
+def _channel(*, actor: User | None, on_behalf_reason: str) -> Channel:
+    """The web form (no actor), or the service desk raising it on the organisation's behalf."""
+    if actor is None:
+        return Channel.SELF_SERVICE
+    ensure_may(actor, "raise_on_behalf")
+    if not on_behalf_reason.strip():
+        raise ActionRefused("Say why the service desk is raising this request.")
+    return Channel.SERVICE_DESK
 
 
 def _name_parts(

@@ -88,7 +88,12 @@ CONDITION_REFUSALS: dict[str, Callable[[FederationRequest], str]] = {"review": _
 def _refusal(req: FederationRequest, *, actor: User | None, action: str) -> str:
     """Why a guard stops the action now: the model's own conditions, then registered guards."""
     if not can_proceed(getattr(req, action)):
-        return CONDITION_REFUSALS[action](req)
+        refusal = CONDITION_REFUSALS.get(action)
+        return (
+            refusal(req)
+            if refusal
+            else f"Request {req.reference} cannot be {ACTION_PHRASES[action]} yet."
+        )
     for guard in _guards[action]:
         reason = guard(req, actor)
         if reason:

@@ -48,7 +48,10 @@ def support_raise(
     if not own_it_tried:
         raise ActionRefused("Confirm that your own IT team has tried to fix this first.")
     with transaction.atomic():
-        req = lock_request(request_id)
+        try:
+            req = lock_request(request_id)
+        except ActionRefused:  # the same answer for every outsider
+            raise ActionRefused(who_may_raise()) from None
         contact = named_contact(req, actor_email)
         if contact is None or req.state not in SIGNED_STATES:
             raise ActionRefused(who_may_raise())

@@ -282,7 +282,7 @@ def test_an_agreement_issued_again_while_it_was_being_sealed_is_not_signed(
     monkeypatch.setattr(signing, "seal", seal_while_reissued)
     response = signatory.post(reverse("portal:sign", args=[req.reference]), sign_form(req))
 
-    assert "Reload the page, read the agreement again, then sign" in response.content.decode()
+    assert "The agreement was issued again while you were signing" in response.content.decode()
     req.refresh_from_db()
     assert req.state == State.FPA_SENT
     assert not SignatureAct.objects.exists()

@@ -106,3 +106,4 @@ def test_the_change_page_shows_the_newest_audit_events_to_the_feedback_team_only
     assert "request.reviewed" in page and "Looks right." in page
     assert f"?q={req.reference}" in page  # the whole log, filtered to this request
     client.force_login(service_desk_user)
+    assert 'id="audit-log"' not in client.get(change_url(req)).content.decode()

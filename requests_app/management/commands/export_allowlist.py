@@ -1,13 +1,13 @@
 """Print or save the allow list for Teams, Entra or a spreadsheet; warnings go to stderr."""
 
 import argparse
-import getpass
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.dateparse import parse_date
 
 from requests_app.allow_list_formats import FORMATS
+from requests_app.management.operator import operator_label
 from requests_app.services.allow_list import allow_list_export
 
 
@@ -56,7 +56,7 @@ class Command(BaseCommand):
             export = allow_list_export(
                 fmt=fmt,
                 actor=None,
-                actor_label=f"{getpass.getuser()} (manage.py export_allowlist)",
+                actor_label=operator_label("export_allowlist"),
                 on_date=options["on_date"],
             )
         except ValueError as error:  # an unknown format that did not come through the parser

@@ -1,6 +1,5 @@
 """Load an allow list kept before the portal existed: one domain a line, all or nothing."""
 
-import getpass
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
@@ -8,16 +7,8 @@ from django.core.management.base import BaseCommand, CommandError
 from portal_kit.errors import ActionRefused
 from requests_app.domains import domain_unicode
 from requests_app.management.commands.export_allowlist import iso_date
+from requests_app.management.operator import operator_label
 from requests_app.services.allow_list import AllowListImportRefused, allow_list_import
-
-
-def _operator() -> str:
-    """Who ran the command, for the audit log: there is no portal user on the command line."""
-    try:
-        user = getpass.getuser()
-    except (KeyError, OSError):  # no login name and no passwd entry, as in some containers
-        user = "unknown user"
-    return f"{user} (manage.py import_allowlist)"
 
 
 class Command(BaseCommand):
@@ -51,7 +42,7 @@ class Command(BaseCommand):
                 lines=text.splitlines(),
                 actor=None,
                 effective_date=options["effective_date"],
-                actor_label=_operator(),
+                actor_label=operator_label("import_allowlist"),
             )
         except AllowListImportRefused as error:
             count = len(error.refusals)
