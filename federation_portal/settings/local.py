@@ -1,11 +1,17 @@
-"""Local default: SQLite, console email, Celery on an embedded SQLite broker. No services."""
+"""Local default: SQLite, email kept under var/mail/, Celery on an embedded SQLite broker. No
+services. DEBUG is off unless asked for, so the portal's own 404 and 500 pages show."""
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, CELERY_BEAT_SCHEDULE, env
+from .base import BASE_DIR, CELERY_BEAT_SCHEDULE, MIDDLEWARE, env
 
-DEBUG = env.bool("DEBUG", default=True)
+DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env("SECRET_KEY", default="local-development-only-not-secret")
-EMAIL_BACKEND = env("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env("EMAIL_BACKEND", default="federation_portal.local_mail.LocalMailBackend")
+LOCAL_MAIL_DIR = env("LOCAL_MAIL_DIR", default=str(BASE_DIR / "var" / "mail"))
+# Static files straight from static/ (no collectstatic), as runserver does only with DEBUG on.
+MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
 
 # An embedded broker: kombu's SQLAlchemy transport on a SQLite file. (Its filesystem transport
 # lets a worker read a message file before it is written, and the worker then dies.)

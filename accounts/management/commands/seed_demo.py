@@ -2,6 +2,7 @@
 
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
@@ -17,12 +18,20 @@ DEMO_REQUESTS = [
 ]
 
 
+# Two in the Feedback team: whoever verified a request's evidence may not federate it (four eyes).
+STAFF = [
+    ("feedback", "Feedback team"),
+    ("feedback2", "Feedback team"),
+    ("servicedesk", "Service desk"),
+]
+
+
 class Command(BaseCommand):
     help = "Create demo staff users (new passwords each run, printed) and demo requests."
 
     def handle(self, *args, **options):
         logins = []
-        for username, group in (("feedback", "Feedback team"), ("servicedesk", "Service desk")):
+        for username, group in STAFF:
             user, _ = get_user_model().objects.get_or_create(
                 username=username, defaults={"email": f"{username}@nhs.net"}
             )
@@ -52,9 +61,10 @@ class Command(BaseCommand):
                 )
 
         self.stdout.write(
-            "\nStaff sign-in at http://127.0.0.1:8000/admin/ needs a password and the code of an\n"
+            f"\nStaff sign-in at {settings.SITE_URL}/admin/ needs a password and the code of an\n"
             "authenticator app holding the account's key (new each run; manage.py totp_enrol\n"
-            "USERNAME prints it as a QR code):"
+            "USERNAME prints it as a QR code). Two are in the Feedback team: whoever verifies a\n"
+            "request's evidence may not also federate it (four eyes)."
         )
         for group, username, password, key in logins:
             self.stdout.write(f"  {group}: username {username}  password {password}  key {key}")
