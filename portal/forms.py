@@ -39,10 +39,16 @@ class SignForm(forms.Form):
     """The signatory's signature on the issued FPA."""
 
     name = SingleLineField(
-        label="Your full name", max_length=200, error_messages={"required": "Type your full name"}
+        label="Your full name",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={"required": "Type your full name"},
     )
     job_title = SingleLineField(
-        label="Your job title", max_length=200, error_messages={"required": "Type your job title"}
+        label="Your job title",
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization-title"}),
+        error_messages={"required": "Type your job title"},
     )
     director_confirmed = forms.BooleanField(
         label="I hold a Director-level role in my organisation",

@@ -133,7 +133,12 @@ def sign_agreement(request, reference):
         context = {"req": req, "refusal": refusal}
         return render(request, "portal/sign.html", context, status=403)
     agreement = agreement_selectors.sent_agreement(req)
-    form = SignForm(request.POST or None, initial={"document_sha256": agreement.pdf_sha256})
+    # Pre-filled from the signatory as the SPOC named them: nothing typed twice (SC 3.3.7).
+    named = selectors.named_signatory(req, email=request.viewer.email)
+    initial = {"document_sha256": agreement.pdf_sha256}
+    if named:
+        initial |= {"name": named.name, "job_title": named.job_title}
+    form = SignForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -20,6 +20,7 @@ class RequestForm(forms.Form):
     organisation_name = SingleLineField(
         label="Organisation name",
         max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "organization"}),
         error_messages={"required": "Enter your organisation's name"},
     )
     ods_code = forms.CharField(
@@ -49,17 +50,25 @@ class RequestForm(forms.Form):
         max_length=2000,
         error_messages={"required": "Say why you need federation"},
     )
+    # WCAG 2.2 SC 1.3.5: fields about the person filling the form in say what they hold.
     requester_name = SingleLineField(
         label="Your full name",
         max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
         error_messages={"required": "Enter your full name"},
     )
     requester_email = forms.EmailField(
         label="Your email address",
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
         error_messages={
             "required": "Enter your email address",
             "invalid": "Enter your email address in the correct format, like name@example.org.uk",
         },
+    )
+
+    # WCAG 2.2 SC 3.3.7: the requester is usually the SPOC too, and need not type it twice.
+    requester_is_spoc = forms.BooleanField(
+        label="I am the SPOC: use my name and email address", required=False
     )
 
     def __init__(self, *args, **kwargs):
@@ -86,6 +95,18 @@ class RequestForm(forms.Form):
             self.fields[f"{prefix}_phone"] = SingleLineField(
                 label="Phone number (optional)", max_length=40, required=False
             )
+
+    def full_clean(self):
+        # "I am the SPOC": the SPOC's name and email are the requester's, as typed above.
+        if (
+            self.is_bound
+            and "requester_is_spoc" in self.fields
+            and self.data.get("requester_is_spoc")
+        ):
+            self.data = self.data.copy()
+            self.data["spoc_name"] = self.data.get("requester_name", "")
+            self.data["spoc_email"] = self.data.get("requester_email", "")
+        super().full_clean()
 
     def clean_ods_code(self):
         code = self.cleaned_data["ods_code"].strip().upper()
@@ -140,7 +161,7 @@ class RequestForm(forms.Form):
             ("About you", ["requester_name", "requester_email"]),
             (
                 "Single point of contact (SPOC)",
-                ["spoc_name", "spoc_job_title", "spoc_email", "spoc_phone"],
+                ["requester_is_spoc", "spoc_name", "spoc_job_title", "spoc_email", "spoc_phone"],
             ),
             (
                 "Technical contact",

@@ -11,6 +11,7 @@ from requests_app.forms import RequestForm
 
 class RaiseOnBehalfForm(RequestForm):
     reveal_domain_holders = True
+    requester_is_spoc = None  # the service desk is not the organisation's SPOC
 
     on_behalf_reason = forms.CharField(
         label="Why is the service desk raising this request?",

@@ -2,6 +2,7 @@
 page, a tampered one does not."""
 
 import hashlib
+import re
 import subprocess
 
 import pytest
@@ -287,3 +288,16 @@ def test_an_agreement_issued_again_while_it_was_being_sealed_is_not_signed(
     assert req.state == State.FPA_SENT
     assert not SignatureAct.objects.exists()
     assert not current_agreement(req).signed_copy
+
+
+def test_the_sign_page_is_filled_in_from_the_signatory_as_named(signatory, req):
+    page = signatory.get(reverse("portal:sign", args=[req.reference])).content.decode()
+
+    assert re.search(
+        r'<input[^>]*name="name"[^>]*value="Dana Director"[^>]*autocomplete="name"', page
+    )
+    assert re.search(
+        r'<input[^>]*name="job_title"[^>]*value="Director of Digital"'
+        r'[^>]*autocomplete="organization-title"',
+        page,
+    )

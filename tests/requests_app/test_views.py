@@ -222,6 +222,38 @@ def test_a_valid_request_is_recorded_and_confirmed_with_its_reference(client):
     assert f'href="{status_url(req)}"' in text(confirmation)
 
 
+def test_fields_about_the_person_filling_in_the_form_say_what_they_hold(client):
+    # WCAG 2.2 SC 1.3.5: browsers and assistive technology can fill them in.
+    page = client.get(FORM_URL).content.decode()
+    for field, purpose in (
+        ("organisation_name", "organization"),
+        ("requester_name", "name"),
+        ("requester_email", "email"),
+    ):
+        assert re.search(rf'<input[^>]*name="{field}"[^>]*autocomplete="{purpose}"', page), field
+
+
+def test_a_requester_who_is_the_spoc_types_their_name_and_email_once(client):
+    # WCAG 2.2 SC 3.3.7: what was typed once is not asked for again.
+    response = client.post(
+        FORM_URL, valid_form(requester_is_spoc="on", spoc_name="", spoc_email="")
+    )
+
+    assert response.status_code == 302
+    spoc = FederationRequest.objects.get().contacts.get(role=ContactRole.SPOC)
+    assert (spoc.name, spoc.email) == ("Robin Requester", "robin@ashworth-care.org.uk")
+    assert spoc.job_title == "IT Manager"
+
+
+def test_without_i_am_the_spoc_the_spocs_name_and_email_are_still_asked_for(client):
+    response = client.post(FORM_URL, valid_form(spoc_name="", spoc_email=""))
+
+    assert response.status_code == 200
+    assert field_error(response, "id_spoc_name") == "Enter the SPOC's full name"
+    assert field_error(response, "id_spoc_email") == "Enter the SPOC's email address"
+    assert not FederationRequest.objects.exists()
+
+
 def test_the_confirmation_page_without_a_submission_sends_you_to_the_start(client):
     response = client.get(CONFIRMATION_URL)
 
