@@ -69,4 +69,4 @@ def register() -> None:
     register_guard("record_signature", agreement_signed)
     register_guard("sign", agreement_signed)
     register_guard("verify_evidence", evidence_verified)
-    register_guard("federate", four_eyes)
+    register_guard("federate", four_eyes, about_actor=True)

@@ -68,7 +68,7 @@ class RequestForm(forms.Form):
 
     # WCAG 2.2 SC 3.3.7: the requester is usually the SPOC too, and need not type it twice.
     requester_is_spoc = forms.BooleanField(
-        label="I am the SPOC: use my name and email address", required=False
+        label="I am the SPOC (use what I typed about myself above)", required=False
     )
 
     def __init__(self, *args, **kwargs):

@@ -184,3 +184,16 @@ def technical_contact(req: FederationRequest, contact_id: int) -> Contact | None
         pk=contact_id, role=ContactRole.TECHNICAL, removed_at__isnull=True
     ).first()
     return contact
+
+
+def failed_checks(req: FederationRequest) -> list[str]:
+    """ "domain: check" for each failed check in req's newest completed run, worst domains first."""
+    run = latest_check_run(req, completed=True)
+    if run is None:
+        return []
+    return [
+        f"{check.display_name}: {result.get('id', '')}"
+        for check in run.domains_checked.all()
+        for result in check.results
+        if result.get("status") == CheckStatus.FAIL
+    ]

@@ -12,6 +12,7 @@ from agreements.services import agreements, evidence, signatures
 from federation_portal.permissions import may
 from requests_app.models import FederationRequest
 from requests_app.services import lifecycle
+from requests_app.services.locking import actor_refusal
 
 from .forms import FederateForm, ReasonForm, ReviewForm, SignatureForm
 
@@ -23,7 +24,12 @@ def _review(req: FederationRequest, user: User, data: dict) -> str:
     if data["decision"] == "reject":
         lifecycle.request_reject(request_id=req.pk, actor=user, reason=data["notes"])
         return f"{req.reference} was rejected; the requester has been emailed."
-    lifecycle.request_review(request_id=req.pk, actor=user, notes=data["notes"])
+    lifecycle.request_review(
+        request_id=req.pk,
+        actor=user,
+        notes=data["notes"],
+        override_reason=data.get("override_reason", ""),
+    )
     return f"{req.reference} is reviewed. Send the agreement when you are ready."
 
 
@@ -109,5 +115,7 @@ def available_actions(user: User, req: FederationRequest) -> list[tuple[str, str
             continue
         if action == "send_agreement" and agreement_in_preparation(req):
             continue  # already being rendered
+        if actor_refusal(req, actor=user, action=action):
+            continue  # four eyes: the service would refuse this person whatever they do
         found.append((action, label))
     return found

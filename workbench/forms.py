@@ -40,6 +40,14 @@ class ReviewForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="What was checked and what was found. If you reject, the requester sees this.",
     )
+    override_reason = forms.CharField(
+        label="Why accept despite failed domain checks? (only when a check failed)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Needed to accept a request whose latest checks show a failure; kept in the "
+        "audit log.",
+    )
 
 
 class ReasonForm(forms.Form):

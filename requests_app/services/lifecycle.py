@@ -140,18 +140,30 @@ def _organisation_for(*, name: str, ods_code: str, has_nhsmail_presence: bool) -
     return organisation
 
 
-def request_review(*, request_id: int, actor: User, notes: str) -> FederationRequest:
-    """The Feedback team records that the domain meets the initial review criteria."""
+def request_review(
+    *, request_id: int, actor: User, notes: str, override_reason: str = ""
+) -> FederationRequest:
+    """The Feedback team records that the domain meets the initial review criteria; with a
+    failed domain check that takes a reason for accepting anyway, kept in the audit log."""
     if not notes.strip():
         raise ActionRefused("Write the review notes: what was checked and what was found.")
     with transaction.atomic():
         req = lock_request(request_id)
+        failed = selectors.failed_checks(req)
+        if failed and not override_reason.strip():
+            raise ActionRefused(
+                f"The latest domain checks failed for: {'; '.join(failed)}. Give the reason for "
+                "accepting the domains anyway, or reject the request."
+            )
+        message = notes
+        if failed:
+            message += f"\nAccepted despite failed checks ({'; '.join(failed)}): {override_reason}"
         apply_transition(
             req,
             actor=actor,
             action="review",
             audit_action="request.reviewed",
-            message=notes,
+            message=message,
             reviewer=actor,
             notes=notes,
         )

@@ -40,12 +40,26 @@ ACTION_PHRASES = {
 }
 
 _guards: defaultdict[str, list[Guard]] = defaultdict(list)
+# Guards about who acts rather than about the request (four eyes): a face hides the action from
+# whoever they refuse, since nothing that person can do will change the answer.
+_actor_guards: defaultdict[str, list[Guard]] = defaultdict(list)
 
 
-def register_guard(action: str, guard: Guard) -> None:
+def register_guard(action: str, guard: Guard, *, about_actor: bool = False) -> None:
     """Add a precondition another app owns to a transition (called from AppConfig.ready)."""
     if guard not in _guards[action]:
         _guards[action].append(guard)
+    if about_actor and guard not in _actor_guards[action]:
+        _actor_guards[action].append(guard)
+
+
+def actor_refusal(req: FederationRequest, *, actor: User | None, action: str) -> str:
+    """Why this actor may never take the action on req (four eyes), or "" (a read for faces)."""
+    for guard in _actor_guards[action]:
+        reason = guard(req, actor)
+        if reason:
+            return reason
+    return ""
 
 
 def lock_request(request_id: int) -> FederationRequest:

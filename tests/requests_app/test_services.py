@@ -301,9 +301,32 @@ def test_review_waits_for_the_domain_checks_of_the_submission(feedback_user):
     assert reload(req).state == State.SUBMITTED
     assert audit_trail(req) == events
 
-    finish_check_runs(req, status="fail")  # a failing verdict is the reviewer's to judge
-    request_review(request_id=req.pk, actor=feedback_user, notes="DMARC fails; we will talk.")
+    finish_check_runs(req)
+    request_review(request_id=req.pk, actor=feedback_user, notes="DMARC is at reject.")
     assert reload(req).state == State.REVIEWED
+
+
+def test_accepting_a_domain_with_a_failed_check_needs_a_reason_kept_in_the_audit(feedback_user):
+    req = submit_lakeside_care()
+    finish_check_runs(req, status="fail")  # a failed check is the reviewer's to judge, aloud
+
+    with pytest.raises(ActionRefused) as refusal:
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    assert "The latest domain checks failed for: lakeside-care.example.org.uk: dmarc" in str(
+        refusal.value
+    )
+    assert reload(req).state == State.SUBMITTED
+
+    request_review(
+        request_id=req.pk,
+        actor=feedback_user,
+        notes="DMARC fails today.",
+        override_reason="They move to p=reject this week; evidence is checked before federation.",
+    )
+    assert reload(req).state == State.REVIEWED
+    event = AuditEvent.objects.get(request=req, action="request.reviewed")
+    assert "Accepted despite failed checks (lakeside-care.example.org.uk: dmarc)" in event.message
+    assert "They move to p=reject this week" in event.message
 
 
 def test_review_is_refused_when_the_checks_never_ran(feedback_user):

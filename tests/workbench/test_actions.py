@@ -10,9 +10,16 @@ import pytest
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from agreements.selectors import current_agreement
 from agreements.services.agreements import RENDER_TASK
-from requests_app.models import AllowListEntry, AuditEvent, OutboxMessage, State
-from tests.factories import request_in
-from tests.helpers import reload
+from requests_app.models import (
+    AllowListEntry,
+    AuditEvent,
+    FederationRequest,
+    OutboxMessage,
+    State,
+)
+from requests_app.services.check_runs import check_run_start
+from tests.factories import UserFactory, request_in
+from tests.helpers import finish_check_runs, reload
 from tests.workbench.helpers import (
     act_url,
     action_links,
@@ -29,7 +36,7 @@ EFFECTIVE_DATE = datetime.date(2026, 3, 2)
 # -- the action views ----------------------------------------------------------------------------
 
 ACTION_FORMS = [
-    ("review", State.SUBMITTED, ["decision", "notes"], "Review"),
+    ("review", State.SUBMITTED, ["decision", "notes", "override_reason"], "Review"),
     ("send_agreement", State.REVIEWED, [], "Send the agreement (FPA)"),
     (
         "record_signature",
@@ -336,3 +343,33 @@ def test_an_unknown_action_is_not_found(client, feedback_user):
 
     assert client.post(act_url(req, "approve"), {}).status_code == 404
     assert reload(req).state == State.SUBMITTED
+
+
+def test_a_review_with_a_failed_check_and_no_reason_is_refused_on_the_page(client, feedback_user):
+    req = request_in(State.SUBMITTED, feedback_user)
+    check_run_start(request_id=req.pk, actor=feedback_user)
+    finish_check_runs(req, status="fail")
+    client.force_login(feedback_user)
+
+    response = client.post(
+        act_url(req, "review"), {"decision": "accept", "notes": "Looks fine."}, follow=True
+    )
+    assert "Give the reason for accepting the domains anyway" in text(response)
+    assert reload(req).state == State.SUBMITTED
+
+    client.post(
+        act_url(req, "review"),
+        {"decision": "accept", "notes": "DMARC fails.", "override_reason": "Fixed this week."},
+    )
+    assert reload(req).state == State.REVIEWED
+
+
+def test_whoever_verified_the_evidence_is_not_offered_the_federate_button(client, feedback_user):
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user)
+    FederationRequest.objects.filter(pk=req.pk).update(evidence_verified_by=feedback_user)
+    colleague = UserFactory(username="colin.colleague", groups=["Feedback team"])
+
+    client.force_login(feedback_user)
+    assert 'id="action-federate"' not in client.get(change_url(req)).content.decode()
+    client.force_login(colleague)
+    assert 'id="action-federate"' in client.get(change_url(req)).content.decode()
