@@ -1,5 +1,6 @@
 """Form fields and bases several faces use."""
 
+from datetime import date
 from typing import Any, Self
 
 from django import forms
@@ -51,3 +52,49 @@ class UploadForm(forms.Form):
                     self.errors.pop(name, None)
             raise forms.ValidationError(too_large_message())
         return cleaned
+
+
+DATE_PARTS = ("day", "month", "year")
+
+
+class DatePartsWidget(forms.Widget):
+    """The NHS.UK date input: day, month and year in three boxes (name_day, name_month,
+    name_year), drawn by requests_app/includes/field.html."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> tuple[str, ...]:
+        return tuple(str(data.get(f"{name}_{part}", "")).strip() for part in DATE_PARTS)
+
+    def value_omitted_from_data(self, data: Any, files: Any, name: str) -> bool:
+        return not any(f"{name}_{part}" in data for part in DATE_PARTS)
+
+
+class DatePartsField(forms.Field):
+    """A date typed as the NHS.UK date input asks for it, with its error messages: what names
+    the date in them ("Date it started")."""
+
+    widget = DatePartsWidget
+
+    def __init__(self, *, what: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.what = what
+
+    def prepare_value(self, value: Any) -> dict[str, str]:
+        if isinstance(value, date):
+            return {"day": str(value.day), "month": str(value.month), "year": str(value.year)}
+        if isinstance(value, tuple | list) and len(value) == len(DATE_PARTS):
+            return dict(zip(DATE_PARTS, (str(part) for part in value), strict=True))
+        return dict.fromkeys(DATE_PARTS, "")
+
+    def to_python(self, value: Any) -> date | None:
+        parts = dict(zip(DATE_PARTS, value or ("", "", ""), strict=True))
+        if not any(parts.values()):
+            return None  # "required" says what to enter
+        missing = [part for part in DATE_PARTS if not parts[part]]
+        if missing:
+            raise forms.ValidationError(f"{self.what} must include a {' and a '.join(missing)}")
+        try:
+            if len(parts["year"]) != 4:
+                raise ValueError("a year has four digits")
+            return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
+        except ValueError:
+            raise forms.ValidationError(f"{self.what} must be a real date") from None

@@ -1,6 +1,8 @@
 from django import forms
 from django.utils import timezone
 
+from portal_kit.forms import DatePartsField
+
 from .models import Category
 
 
@@ -31,14 +33,11 @@ class SupportRequestForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
-    started_on = forms.DateField(
+    started_on = DatePartsField(
+        what="Date it started",
         label="When did it start?",
-        help_text="For example, 27/11/2026.",
-        input_formats=["%d/%m/%Y", "%Y-%m-%d", "%d %m %Y"],
-        error_messages={
-            "required": "Enter the date it started",
-            "invalid": "Enter the date it started as day/month/year, like 27/11/2026",
-        },
+        help_text="For example, 27 11 2026",
+        error_messages={"required": "Enter the date it started"},
     )
     own_it_tried = forms.BooleanField(
         label="Our own IT team has tried to fix this first",
@@ -56,7 +55,7 @@ class SupportRequestForm(forms.Form):
     def clean_started_on(self):
         started = self.cleaned_data["started_on"]
         if started > timezone.localdate():
-            raise forms.ValidationError("The date it started must be today or in the past")
+            raise forms.ValidationError("Date it started must be today or in the past")
         return started
 
 

@@ -126,3 +126,16 @@ def test_staff_see_the_domain_checks_with_the_evidence_they_speak_to(client, fee
     page = client.get(reverse("admin:requests_app_federationrequest_change", args=[req.pk]))
 
     assert "dmarc fail (dmarc: fail)" in page.content.decode()
+
+
+def test_evidence_already_sent_is_replaced_not_uploaded_again(spoc_client, req):
+    dmarc = EvidenceCriterion.objects.get(code="dmarc")
+    page_url = reverse("portal:request", args=[req.reference])
+    link = f'<a href="{url(req, dmarc)}">'
+    assert f"{link}Upload<" in spoc_client.get(page_url).content.decode()
+
+    spoc_client.post(url(req, dmarc), {"file": pdf()})  # now awaiting review
+
+    page = spoc_client.get(page_url).content.decode()
+    assert f"{link}Replace<" in page
+    assert f"{link}Upload<" not in page

@@ -1,9 +1,12 @@
 """What a signed-in contact sees: their own organisations' requests, nobody else's."""
 
 import hashlib
+import html
+import re
 
 import pytest
 from django.core.files.base import ContentFile
+from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import EvidenceCriterion
@@ -124,3 +127,15 @@ def test_the_account_pages_are_never_cached(signed_in, own):
     response = signed_in.get(f"/account/requests/{own.reference}/")
     assert "no-store" in response["Cache-Control"]
     assert response["X-Robots-Tag"] == "noindex, nofollow"
+
+
+def test_each_page_of_a_request_has_a_title_of_its_own(signed_in, own):
+    # WCAG 2.2 SC 2.4.2: the status link's page and the contact's page are different pages.
+    status = signed_in.get(reverse("requests_app:status", args=[own.status_token]))
+    portal = signed_in.get(reverse("portal:request", args=[own.reference]))
+
+    def title(response) -> str:
+        return html.unescape(re.search(r"<title>(.*?)</title>", response.content.decode()).group(1))
+
+    assert title(status).startswith(f"Where request {own.reference} stands")
+    assert title(portal).startswith(f"Request {own.reference} for {own.organisation.name}")

@@ -27,10 +27,15 @@ def form(req, **overrides):
         "category": "cannot_message",
         "description": "Chats to nhs.net users show 'blocked by your organisation'.",
         "affected_users": "All our Teams users",
-        "started_on": "20/11/2026",
+        **started("20", "11", "2026"),
         "own_it_tried": "on",
         **overrides,
     }
+
+
+def started(day: str, month: str, year: str) -> dict[str, str]:
+    """The NHS.UK date input's three boxes for "When did it start?"."""
+    return {"started_on_day": day, "started_on_month": month, "started_on_year": year}
 
 
 @pytest.fixture
@@ -72,11 +77,39 @@ def test_a_named_contact_raises_a_support_request_and_the_team_is_told(
 def test_the_form_needs_the_own_it_team_confirmation_and_a_sane_date(client, signed):
     sign_in(client, signed.contacts.get(role=ContactRole.SPOC).email)
 
-    response = client.post(NEW, form(signed, own_it_tried="", started_on="01/01/2099"))
+    response = client.post(NEW, form(signed, own_it_tried="", **started("1", "1", "2099")))
 
     page = text(response)
     assert "Confirm that your own IT team has tried to fix this first" in page
-    assert "The date it started must be today or in the past" in page
+    assert "Date it started must be today or in the past" in page
+    assert not SupportRequest.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("day", "month", "year", "message"),
+    [
+        ("", "", "", "Enter the date it started"),
+        ("20", "", "2026", "Date it started must include a month"),
+        ("", "", "2026", "Date it started must include a day and a month"),
+        ("31", "2", "2026", "Date it started must be a real date"),
+        ("20", "11", "26", "Date it started must be a real date"),
+    ],
+)
+def test_the_date_it_started_is_asked_for_and_checked_as_nhs_uk_does(
+    client, signed, day, month, year, message
+):
+    sign_in(client, signed.contacts.get(role=ContactRole.SPOC).email)
+
+    response = client.post(NEW, form(signed, **started(day, month, year)))
+
+    page = response.content.decode()
+    assert message in text(response)
+    assert '<div class="nhsuk-date-input" id="id_started_on-parts">' in page
+    # What was typed stays in its box, and the summary's link lands on the day box.
+    assert f'name="started_on_year" type="text" inputmode="numeric" value="{year}"' in page
+    assert (
+        '<a href="#id_started_on">' in page and 'id="id_started_on" name="started_on_day"' in page
+    )
     assert not SupportRequest.objects.exists()
 
 
