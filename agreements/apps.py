@@ -7,13 +7,16 @@ class AgreementsConfig(AppConfig):
     verbose_name = "Agreements and evidence"
 
     def ready(self):
+        from requests_app.signals import signatory_named
         from requests_app.status_page import register_status_context
 
         from . import guards
         from .criteria import ensure_default_criteria
         from .selectors import sent_agreement
+        from .services.notices import on_signatory_named
 
         guards.register()
+        signatory_named.connect(on_signatory_named, dispatch_uid="agreements.invite_signatory")
         register_status_context(lambda req: {"agreement": sent_agreement(req)})
         post_migrate.connect(
             ensure_default_criteria, sender=self, dispatch_uid="agreements.default_criteria"

@@ -4,6 +4,7 @@
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
+from django.urls import reverse
 
 from requests_app.emails import (
     one_line,
@@ -13,7 +14,7 @@ from requests_app.emails import (
     send_once,
     status_url,
 )
-from requests_app.models import FederationRequest
+from requests_app.models import ContactRole, FederationRequest
 
 from .models import Agreement, EvidenceCriterion
 from .selectors import missing_evidence, returned_evidence
@@ -64,3 +65,35 @@ def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> boo
     }
     message = request_email(req, kind=kind, subject=SUBJECTS[kind], context=context)
     return send_once(key=request_email_key(req, key), req=req, message=message)
+
+
+def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
+    """Invite the named signatory to sign in and sign the issued FPA; nothing if they are no
+    longer the signatory (replaced before the email went)."""
+    req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
+    signatory = req.contacts.filter(
+        pk=contact_id, role=ContactRole.SIGNATORY, removed_at__isnull=True
+    ).first()
+    if signatory is None:
+        return False
+    body = render_to_string(
+        "emails/signatory_invitation.txt",
+        {
+            "req": req,
+            "signatory": signatory,
+            "sign_in_url": settings.SITE_URL + reverse("accounts:sign_in"),
+            "sign_url": settings.SITE_URL + reverse("portal:sign", args=[req.reference]),
+            "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+        },
+    )
+    message = EmailMessage(
+        subject=one_line(
+            f"Please sign the Federation Partnering Agreement for {req.organisation.name} "
+            f"({req.reference})"
+        ),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[signatory.email],
+        reply_to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(key=f"signatory_invitation:{signatory.pk}", req=req, message=message)

@@ -68,3 +68,8 @@ def agreement_reminders() -> dict:
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def agreement_request_email(request_id: int, kind: str, key: str) -> bool:
     return emails.send_agreement_request_email(request_id=request_id, kind=kind, key=key)
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
+def signatory_invitation_email(request_id: int, contact_id: int) -> bool:
+    return emails.send_signatory_invitation(request_id=request_id, contact_id=contact_id)

@@ -95,6 +95,39 @@ class RequestForm(forms.Form):
             self.fields[f"{prefix}_phone"] = SingleLineField(
                 label="Phone number (optional)", max_length=40, required=False
             )
+        # The Director-level signatory, if known: all three answers, or none ("I don't know
+        # yet"); the SPOC can name them later. They are invited to sign once the FPA is sent.
+        self.fields["signatory_name"] = SingleLineField(
+            label="Full name", max_length=200, required=False
+        )
+        self.fields["signatory_job_title"] = SingleLineField(
+            label="Job title", max_length=200, required=False
+        )
+        self.fields["signatory_email"] = forms.EmailField(
+            label="Email address",
+            required=False,
+            error_messages={
+                "invalid": "Enter the signatory's email address in the correct format, "
+                "like name@example.org.uk"
+            },
+        )
+
+    SIGNATORY_FIELDS = {
+        "signatory_name": "Enter the signatory's full name",
+        "signatory_job_title": "Enter the signatory's job title",
+        "signatory_email": "Enter the signatory's email address",
+    }
+
+    def clean(self):
+        cleaned = super().clean()
+        given = [name for name in self.SIGNATORY_FIELDS if cleaned.get(name)]
+        if given and not self.has_error("signatory_email"):
+            for name, message in self.SIGNATORY_FIELDS.items():
+                if name not in given:
+                    self.add_error(
+                        name, f"{message}, or leave all three empty if you do not know yet"
+                    )
+        return cleaned
 
     def full_clean(self):
         # "I am the SPOC": the SPOC's name and email are the requester's, as typed above.
@@ -151,7 +184,18 @@ class RequestForm(forms.Form):
             "requester_email": data["requester_email"],
             "spoc": self.contact("spoc"),
             "technical_contact": self.contact("technical"),
+            "signatory": self.signatory(),
         }
+
+    def signatory(self) -> ContactDetails | None:
+        data = self.cleaned_data
+        if not data.get("signatory_name"):
+            return None
+        return ContactDetails(
+            name=data["signatory_name"].strip(),
+            job_title=data["signatory_job_title"].strip(),
+            email=data["signatory_email"].strip(),
+        )
 
     def field_groups(self):
         """Fields in the fieldsets the page shows, each with its legend."""
@@ -166,6 +210,10 @@ class RequestForm(forms.Form):
             (
                 "Technical contact",
                 ["technical_name", "technical_job_title", "technical_email", "technical_phone"],
+            ),
+            (
+                "Signatory: a Director who signs the agreement (optional)",
+                ["signatory_name", "signatory_job_title", "signatory_email"],
             ),
         ]
 

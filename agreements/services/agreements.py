@@ -18,6 +18,7 @@ from ..models import Agreement
 from ..pdf import render_agreement_pdf, sha256_hex
 from ..selectors import agreement_in_preparation, current_agreement
 from .files import stored_file
+from .notices import invite_signatory
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -106,4 +107,5 @@ def request_send_agreement(*, request_id: int, actor: User) -> FederationRequest
         agreement.sent_at = req.fpa_sent_at
         agreement.save(update_fields=["sent_at"])
         enqueue_after_commit(EMAIL_TASK, agreement_id=agreement.pk)
+        invite_signatory(req)
     return req

@@ -29,6 +29,7 @@ from ..models import (
     State,
 )
 from ..outbox import enqueue_after_commit
+from ..signals import signatory_named
 from .locking import lock_request
 
 if TYPE_CHECKING:
@@ -132,6 +133,7 @@ def contact_add(
             raise ActionRefused(f"{details.email} is already the request's {label}.")
         if role == ContactRole.SIGNATORY:  # one signatory: the new one replaces the old
             contact, retired = contact_replace(req, role=role, details=details)
+            signatory_named.send(sender=FederationRequest, req=req, contact=contact)
         else:
             contact, retired = _contact_create(req, role=role, details=details), []
         for earlier in retired:

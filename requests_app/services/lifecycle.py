@@ -49,6 +49,7 @@ def request_submit(
     requester_email: str,
     spoc: ContactDetails,
     technical_contact: ContactDetails,
+    signatory: ContactDetails | None = None,
     actor: User | None = None,
     on_behalf_reason: str = "",
 ) -> FederationRequest:
@@ -76,7 +77,13 @@ def request_submit(
                 requester_email=requester_email.strip(),
                 justification=justification.strip() or "Teams federation",
             )
-            _name_parts(req, names=names, spoc=spoc, technical_contact=technical_contact)
+            _name_parts(
+                req,
+                names=names,
+                spoc=spoc,
+                technical_contact=technical_contact,
+                signatory=signatory,
+            )
             submitted_by = "" if actor else f"{req.requester_name} <{req.requester_email}>"
             audit(
                 req,
@@ -113,16 +120,17 @@ def _name_parts(
     names: list[str],
     spoc: ContactDetails,
     technical_contact: ContactDetails,
+    signatory: ContactDetails | None,
 ) -> None:
     """A new request's reference (FR-<id>), domains and first contacts."""
     req.reference = f"FR-{req.pk:06d}"
     req.save(update_fields=["reference"])
     RequestedDomain.objects.bulk_create(RequestedDomain(request=req, name=name) for name in names)
+    named = [(ContactRole.SPOC, spoc), (ContactRole.TECHNICAL, technical_contact)]
+    if signatory is not None:  # optional on the form: "I don't know yet" is allowed
+        named.append((ContactRole.SIGNATORY, signatory))
     Contact.objects.bulk_create(
-        [
-            Contact(request=req, role=ContactRole.SPOC, **spoc.__dict__),
-            Contact(request=req, role=ContactRole.TECHNICAL, **technical_contact.__dict__),
-        ]
+        Contact(request=req, role=role, **details.__dict__) for role, details in named
     )
 
 

@@ -254,6 +254,41 @@ def test_without_i_am_the_spoc_the_spocs_name_and_email_are_still_asked_for(clie
     assert not FederationRequest.objects.exists()
 
 
+def test_the_signatory_can_be_named_on_the_form(client):
+    response = client.post(
+        FORM_URL,
+        valid_form(
+            signatory_name="Dana Director",
+            signatory_job_title="Director of Digital",
+            signatory_email="dana@ashworth-care.org.uk",
+        ),
+    )
+
+    assert response.status_code == 302
+    signatory = FederationRequest.objects.get().contacts.get(role=ContactRole.SIGNATORY)
+    assert (signatory.name, signatory.job_title, signatory.email) == (
+        "Dana Director",
+        "Director of Digital",
+        "dana@ashworth-care.org.uk",
+    )
+
+
+def test_a_signatory_not_known_yet_is_left_out(client):
+    client.post(FORM_URL, valid_form())
+    assert not FederationRequest.objects.get().contacts.filter(role=ContactRole.SIGNATORY)
+
+
+def test_a_signatory_half_named_is_asked_for_the_rest(client):
+    response = client.post(FORM_URL, valid_form(signatory_name="Dana Director"))
+
+    assert response.status_code == 200
+    assert field_error(response, "id_signatory_email") == (
+        "Enter the signatory's email address, or leave all three empty if you do not know yet"
+    )
+    assert "Enter the signatory's job title" in field_error(response, "id_signatory_job_title")
+    assert not FederationRequest.objects.exists()
+
+
 def test_the_confirmation_page_without_a_submission_sends_you_to_the_start(client):
     response = client.get(CONFIRMATION_URL)
 

@@ -1,0 +1,90 @@
+"""The signatory named on the request is invited to sign in and sign once the FPA is sent:
+named on the form beforehand, or by the SPOC while it waits for a signature."""
+
+import hashlib
+
+import pytest
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from agreements.emails import send_signatory_invitation
+from agreements.services.agreements import request_send_agreement
+from agreements.services.notices import INVITATION_TASK
+from requests_app.models import Contact, ContactRole, OutboxMessage, State
+from requests_app.services.contacts import ContactDetails, contact_add
+from tests.factories import AgreementFactory, FederationRequestFactory
+
+pytestmark = pytest.mark.django_db
+
+DANA = ContactDetails(
+    name="Dana Director", job_title="Director of Digital", email="dana@harbourside.example"
+)
+
+
+def invitations() -> list[dict]:
+    return [row.kwargs for row in OutboxMessage.objects.filter(task_name=INVITATION_TASK)]
+
+
+def spoc_of(req) -> str:
+    return req.contacts.get(role=ContactRole.SPOC).email
+
+
+def name_signatory(req, details=DANA) -> Contact:
+    return contact_add(
+        request_id=req.pk, actor_email=spoc_of(req), details=details, role=ContactRole.SIGNATORY
+    )
+
+
+def send_fpa(req, user) -> None:
+    content = b"%PDF-1.4 the agreement"
+    AgreementFactory(
+        request=req,
+        requested_by=user,
+        pdf=ContentFile(content, name="fpa.pdf"),
+        pdf_sha256=hashlib.sha256(content).hexdigest(),
+        rendered_at=timezone.now(),
+    )
+    request_send_agreement(request_id=req.pk, actor=user)
+
+
+def test_a_signatory_named_before_the_fpa_is_invited_when_it_is_sent(feedback_user, mailoutbox):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    dana = name_signatory(req)
+    assert invitations() == []  # nothing to sign yet
+
+    send_fpa(req, feedback_user)
+
+    assert invitations() == [{"request_id": req.pk, "contact_id": dana.pk}]
+    assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is True
+    (message,) = mailoutbox
+    assert message.to == ["dana@harbourside.example"]
+    assert req.reference in message.subject
+    assert f"/account/requests/{req.reference}/sign/" in message.body
+    assert "/account/sign-in/" in message.body
+    assert "needs no printing, scanning or emailing back" in message.body
+    # Sent once, however often the task runs.
+    assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is False
+    assert len(mailoutbox) == 1
+
+
+def test_a_signatory_named_while_the_fpa_waits_is_invited_at_once(feedback_user):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    send_fpa(req, feedback_user)
+    assert invitations() == []  # nobody to invite
+
+    dana = name_signatory(req)
+
+    assert invitations() == [{"request_id": req.pk, "contact_id": dana.pk}]
+
+
+def test_a_signatory_replaced_before_the_email_went_is_not_sent_it(feedback_user, mailoutbox):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    send_fpa(req, feedback_user)
+    dana = name_signatory(req)
+    pat = name_signatory(
+        req, ContactDetails(name="Pat Chief", job_title="Chief Executive", email="pat@h.example")
+    )
+
+    assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is False
+    assert send_signatory_invitation(request_id=req.pk, contact_id=pat.pk) is True
+    assert [message.to for message in mailoutbox] == [["pat@h.example"]]
