@@ -19,6 +19,11 @@ from requests_app.models import ContactRole, FederationRequest
 from .models import Agreement, EvidenceCriterion
 from .selectors import missing_evidence, returned_evidence
 
+def sign_in_url() -> str:
+    """Where the organisation's contacts sign in to the portal."""
+    return settings.SITE_URL + reverse("accounts:sign_in")
+
+
 SUBJECTS = {
     "evidence_returned": "Evidence needs more work for {ref}",
     "fpa_reminder": "Reminder: the agreement for {ref} is waiting to be signed",
@@ -38,6 +43,7 @@ def send_agreement_email(*, agreement_id: int) -> bool:
             "agreement": agreement,
             "criteria": EvidenceCriterion.objects.all(),
             "status_url": status_url(req),
+            "sign_in_url": sign_in_url(),
             "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         },
     )
@@ -62,6 +68,7 @@ def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> boo
         "returned_items": returned_evidence(req),
         "missing_evidence": missing_evidence(req),
         "expiry_days": settings.FPA_EXPIRY_DAYS,
+        "sign_in_url": sign_in_url(),
     }
     message = request_email(req, kind=kind, subject=SUBJECTS[kind], context=context)
     return send_once(key=request_email_key(req, key), req=req, message=message)
@@ -81,7 +88,7 @@ def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
         {
             "req": req,
             "signatory": signatory,
-            "sign_in_url": settings.SITE_URL + reverse("accounts:sign_in"),
+            "sign_in_url": sign_in_url(),
             "sign_url": settings.SITE_URL + reverse("portal:sign", args=[req.reference]),
             "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         },

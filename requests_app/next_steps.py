@@ -9,11 +9,13 @@ NEXT_STEPS = {
     "review criteria. If they meet them, we will email you the Federation Partnering Agreement.",
     State.REVIEWED: "Your domains meet the initial review criteria. We are preparing your "
     "Federation Partnering Agreement and will email it to you and your SPOC shortly.",
-    State.FPA_SENT: "A Director-level signatory for your organisation signs the agreement. Return "
-    "it to the NHSmail Feedback team with evidence that you meet the DCB1596 secure email "
-    "standard, quoting your reference.",
-    State.SIGNED: "We have the signed agreement. The Feedback team is checking your evidence "
-    "against the DCB1596 secure email standard and will tell you if anything needs more work.",
+    State.FPA_SENT: "Your Director-level signatory signs the agreement in this portal: your SPOC "
+    "names them, and we email them a link to sign in and sign. Meanwhile your contacts sign in "
+    "and upload the evidence that you meet the DCB1596 secure email standard, one item for each "
+    "criterion.",
+    State.SIGNED: "The agreement is signed. Your contacts upload any evidence still missing in "
+    "this portal; the Feedback team checks it against the DCB1596 secure email standard and will "
+    "tell you here and by email if anything needs more work.",
     State.EVIDENCE_VERIFIED: "Your evidence is verified. The Feedback team will add your domains "
     "to NHSmail's allow list and tell you the date it takes effect.",
     State.FEDERATED: "Your domains are on NHSmail's allow list. Your technical contact should "

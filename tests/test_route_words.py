@@ -1,0 +1,71 @@
+"""What the portal says leads organisations through the route it offers (sign in, sign in the
+portal, upload evidence), never back to the old one of emailing a signed agreement."""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+from django.urls import reverse
+
+from requests_app.models import ContactRole, State
+from requests_app.next_steps import NEXT_STEPS
+from tests.accounts.helpers import sign_in
+from tests.conftest import ROOT
+from tests.factories import request_in
+
+# The old route, in the ways it has been worded: return, email or send the signed agreement or
+# the evidence to the Feedback team.
+OLD_ROUTE = re.compile(
+    r"\breturn (it|the (signed )?(agreement|copy|fpa))\b[^.]*\bto\b"
+    r"|\bemail (it|the (signed )?(agreement|copy|fpa|evidence))\b[^.]*"
+    r"\b(back|to (us|the nhsmail feedback team))\b"
+    r"|\bsend (it|them|the (signed|updated) [a-z ]+)\b[^.]*\bto the nhsmail feedback team\b"
+    r"|\bsign and return\b",
+    re.IGNORECASE,
+)
+ORGANISATION_TEMPLATES = ["emails", "requests_app", "portal", "accounts", "support"]
+
+
+def words(text: str) -> str:
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", text)))
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        path.relative_to(ROOT / "templates")
+        for folder in ORGANISATION_TEMPLATES
+        for path in (ROOT / "templates" / folder).rglob("*.*")
+    ),
+    ids=str,
+)
+def test_no_template_tells_the_old_route(path: Path):
+    text = words((ROOT / "templates" / path).read_text())
+    assert not OLD_ROUTE.search(text), OLD_ROUTE.search(text).group(0)
+
+
+def test_the_pattern_catches_the_old_wording():
+    # The sentences the portal used to say, so the test above can fail.
+    for old in (
+        "Return it to the NHSmail Feedback team with evidence",
+        "Return the signed agreement to the NHSmail Feedback team at feedback@nhs.net",
+        "Send the updated evidence to the NHSmail Feedback team at feedback@nhs.net",
+        "Sign the agreement and email it back to us.",
+    ):
+        assert OLD_ROUTE.search(old), old
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", list(State))
+def test_no_page_in_any_state_tells_the_old_route(client, feedback_user, state):
+    req = request_in(state, feedback_user)
+    assert not OLD_ROUTE.search(NEXT_STEPS[state])
+    status = client.get(reverse("requests_app:status", args=[req.status_token]))
+    sign_in(client, req.contacts.get(role=ContactRole.SPOC).email)
+    portal = client.get(reverse("portal:request", args=[req.reference]))
+
+    for page in (status, portal):
+        assert page.status_code == 200
+        text = words(page.content.decode())
+        assert not OLD_ROUTE.search(text), OLD_ROUTE.search(text).group(0)
