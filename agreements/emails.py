@@ -19,6 +19,7 @@ from requests_app.models import ContactRole, FederationRequest
 from .models import Agreement, EvidenceCriterion
 from .selectors import missing_evidence, returned_evidence
 
+
 def sign_in_url() -> str:
     """Where the organisation's contacts sign in to the portal."""
     return settings.SITE_URL + reverse("accounts:sign_in")
