@@ -97,6 +97,7 @@ def evidence_by_criterion(req: FederationRequest) -> list[dict[str, Any]]:
                 "criterion": criterion,
                 "status": item.get_status_display() if item else "Not received",
                 "returned_reason": returned_reason,
+                "item": item,
                 # A file already sent (awaiting review, or returned) is replaced, not added to.
                 "action": "Replace" if item is not None else "Upload",
             }

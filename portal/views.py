@@ -24,6 +24,7 @@ from requests_app.services.teams_setup import teams_setup_confirm
 
 from . import selectors
 from .forms import EvidenceUploadForm, SignForm
+from .task_list import task_list
 
 
 @contact_required
@@ -46,6 +47,16 @@ def viewer_request_or_404(request, reference):
 def request_detail(request, reference):
     req = viewer_request_or_404(request, reference)
     check_run = request_selectors.latest_check_run(req, completed=True)
+    roles = selectors.roles_on(request.viewer, req)
+    evidence = agreement_selectors.evidence_by_criterion(req)
+    teams_setup = selectors.teams_setup_checklist(req)
+    tasks = task_list(
+        req,
+        roles=roles,
+        evidence=evidence,
+        checks_done=check_run is not None,
+        teams_setup=teams_setup,
+    )
     return render(
         request,
         "portal/request.html",
@@ -61,13 +72,14 @@ def request_detail(request, reference):
                 if check_run
                 else []
             ),
-            "evidence": agreement_selectors.evidence_by_criterion(req),
+            "evidence": evidence,
+            "tasks": tasks,
             "contacts": req.contacts.filter(removed_at__isnull=True).order_by("role", "name"),
-            "roles": selectors.roles_on(request.viewer, req),
+            "roles": roles,
             "may_change_contacts": req.state in contacts.CONTACT_STATES,
             "spoc_history": selectors.spoc_history(req),
             "pending_spoc_change": req.spoc_changes.filter(state=SpocChangeState.PROPOSED).first(),
-            "teams_setup": selectors.teams_setup_checklist(req),
+            "teams_setup": teams_setup,
             "evidence_open": req.state in (State.FPA_SENT, State.SIGNED),
             "may_sign": req.state == State.FPA_SENT,
             "show_evidence": req.state

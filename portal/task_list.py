@@ -1,0 +1,160 @@
+"""The organisation's route through its request, as the NHS.UK task list shows it: each task
+with who does it, where it stands, and a link for the person who can do it now."""
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.urls import reverse
+
+from agreements.models import EvidenceStatus
+from requests_app.models import ContactRole, FederationRequest, State
+from requests_app.services.contacts import CONTACT_STATES
+
+# Where a task stands, as the task list shows it.
+COMPLETED = "Completed"
+TO_DO = "To do"
+CANNOT_START = "Cannot start yet"
+NEEDS_WORK = "Needs more work"
+# The request's progress, in order, to tell "done" from "not yet".
+ORDER = [
+    State.SUBMITTED,
+    State.REVIEWED,
+    State.FPA_SENT,
+    State.SIGNED,
+    State.EVIDENCE_VERIFIED,
+    State.FEDERATED,
+]
+
+
+@dataclass(frozen=True)
+class Task:
+    name: str
+    who: str
+    status: str
+    hint: str = ""
+    href: str = ""  # only for a viewer who can do it now
+
+    @property
+    def is_tag(self) -> bool:
+        """Shown as a tag (it asks for attention) rather than as plain text."""
+        return self.status not in (COMPLETED, CANNOT_START)
+
+
+def _reached(req: FederationRequest, state: State) -> bool:
+    return req.state in ORDER and ORDER.index(State(req.state)) >= ORDER.index(state)
+
+
+def task_list(
+    req: FederationRequest,
+    *,
+    roles: set[str],
+    evidence: list[dict[str, Any]],
+    checks_done: bool,
+    teams_setup: list[dict[str, Any]],
+) -> list[Task]:
+    """The tasks of req for a contact holding roles; empty once the request is closed."""
+    if req.state not in ORDER:
+        return []
+    page = reverse("portal:request", args=[req.reference])
+    tasks = [
+        Task(
+            "Domain checks",
+            "The portal, automatically",
+            COMPLETED if checks_done else "Running",
+            "Your domains' email and Teams settings, checked against the standard.",
+            f"{page}#domain-checks" if checks_done else "",
+        ),
+        Task(
+            "Review of your domains",
+            "The NHSmail Feedback team",
+            COMPLETED if _reached(req, State.REVIEWED) else "Waiting for the Feedback team",
+        ),
+        _signatory_task(req, roles=roles),
+        _signing_task(req, roles=roles),
+        *_evidence_tasks(req, evidence=evidence),
+        Task(
+            "Domains on NHSmail's allow list",
+            "The NHSmail Feedback team, once the evidence is verified",
+            COMPLETED if req.state == State.FEDERATED else CANNOT_START,
+        ),
+        _teams_task(req, roles=roles, teams_setup=teams_setup, page=page),
+    ]
+    return tasks
+
+
+def _signatory_task(req: FederationRequest, *, roles: set[str]) -> Task:
+    named = req.contacts.filter(role=ContactRole.SIGNATORY, removed_at__isnull=True).exists()
+    may_name = ContactRole.SPOC in roles and req.state in CONTACT_STATES
+    return Task(
+        "Name the signatory",
+        "Your SPOC",
+        COMPLETED if named else TO_DO,
+        "A Director-level person in your organisation, who signs the agreement in the portal. "
+        "We email them an invitation once the agreement is sent.",
+        reverse("portal:contact_add", args=[req.reference]) if may_name and not named else "",
+    )
+
+
+def _signing_task(req: FederationRequest, *, roles: set[str]) -> Task:
+    if _reached(req, State.SIGNED):
+        status = COMPLETED
+    elif req.state == State.FPA_SENT:
+        status = TO_DO if ContactRole.SIGNATORY in roles else "Waiting for the signatory"
+    else:
+        status = CANNOT_START
+    may_sign = req.state == State.FPA_SENT and ContactRole.SIGNATORY in roles
+    return Task(
+        "Sign the Federation Partnering Agreement",
+        "Your signatory",
+        status,
+        "Signed in the portal, on the agreement as issued; nothing to print or email back.",
+        reverse("portal:sign", args=[req.reference]) if may_sign else "",
+    )
+
+
+def _evidence_tasks(req: FederationRequest, *, evidence: list[dict[str, Any]]) -> list[Task]:
+    open_now = req.state in (State.FPA_SENT, State.SIGNED)
+    tasks = []
+    for row in evidence:
+        criterion, item = row["criterion"], row["item"]
+        if item is not None and item.status == EvidenceStatus.VERIFIED:
+            status = COMPLETED
+        elif _reached(req, State.EVIDENCE_VERIFIED):
+            status = COMPLETED if item is not None else "Not needed"
+        elif not open_now:
+            status = CANNOT_START
+        elif item is None:
+            status = TO_DO
+        elif item.status == EvidenceStatus.RETURNED:
+            status = NEEDS_WORK
+        else:
+            status = "Waiting for review"
+        optional = "" if criterion.required else " (if it applies)"
+        tasks.append(
+            Task(
+                f"Evidence: {criterion.title}{optional}",
+                "Any of your contacts",
+                status,
+                "You can upload it as soon as the agreement is sent, while the signature is "
+                "awaited; the Feedback team reviews it once the agreement is signed.",
+                reverse("portal:evidence_upload", args=[req.reference, criterion.pk])
+                if open_now and status != COMPLETED
+                else "",
+            )
+        )
+    return tasks
+
+
+def _teams_task(
+    req: FederationRequest, *, roles: set[str], teams_setup: list[dict[str, Any]], page: str
+) -> Task:
+    federated = req.state == State.FEDERATED
+    done = federated and all(step["done"] for step in teams_setup)
+    may_confirm = federated and roles & {ContactRole.TECHNICAL, ContactRole.SPOC}
+    return Task(
+        "Set up Teams for NHSmail",
+        "Your technical contact",
+        COMPLETED if done else (TO_DO if federated else CANNOT_START),
+        "Allow nhs.net in the Microsoft Teams admin centre, then tick each step here.",
+        f"{page}#teams-setup" if may_confirm and not done else "",
+    )
