@@ -83,6 +83,9 @@ class PortalAdminSite(OTPAdminSite):
 
     login_form = StaffSignInForm
     login_template = "admin/staff_login.html"
+    # The request's page needs the whole width of a laptop's screen; the index and the
+    # breadcrumbs lead everywhere the sidebar did.
+    enable_nav_sidebar = False
 
     def __init__(self, name="admin"):
         super().__init__(name)  # django-otp's default instance name is "otpadmin"

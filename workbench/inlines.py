@@ -43,8 +43,13 @@ class TeamsSetupInline(ReadOnlyInline):
     verbose_name_plural = "Teams set-up confirmed by the organisation"
 
 
-class AgreementInline(ReadOnlyInline):
+class AgreementInline(ReadOnlyAdminMixin, admin.StackedInline):
+    """Stacked: an agreement has a dozen facts, each read on its own line."""
+
     model = Agreement
+    extra = 0
+    can_delete = False
+    show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("request")

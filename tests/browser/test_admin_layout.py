@@ -1,0 +1,95 @@
+"""The Feedback team's admin pages at a laptop's width, checked by axe-core in Chromium: no
+horizontal scroll on a request's page in any state, and no serious or critical violation."""
+
+import json
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+from django_otp.plugins.otp_totp.models import TOTPDevice
+from playwright.sync_api import Page, expect
+
+from requests_app.audit import audit
+from requests_app.models import RequestedDomain, State
+from tests.conftest import ROOT
+from tests.factories import UserFactory, request_in
+from tests.helpers import authenticator_code
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+PASSWORD = "correct-horse-battery"
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+LAPTOP = {"width": 1280, "height": 800}
+
+
+def sign_in(page: Page, live_url: str, username: str) -> None:
+    device = TOTPDevice.objects.create(
+        user=get_user_model().objects.get(username=username), name="phone", confirmed=True
+    )
+    page.goto(live_url + "/admin/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Code from your authenticator app").fill(authenticator_code(device))
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+
+
+def serious_violations(page: Page) -> list[str]:
+    """axe-core's serious and critical findings on the page, one line each."""
+    page.add_script_tag(path=str(AXE))
+    # WCAG 2.2 AA included: axe leaves its 2.2 rules (target-size among them) off by default.
+    result = page.evaluate(
+        """async () => JSON.stringify((await axe.run(document, {runOnly: {type: "tag", values:
+            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa",
+             "best-practice"]}})).violations)"""
+    )
+    return [
+        f"{violation['id']} ({violation['impact']}): "
+        + "; ".join(node["target"][0] for node in violation["nodes"][:5])
+        for violation in json.loads(result)
+        if violation["impact"] in ("serious", "critical")
+    ]
+
+
+def horizontal_overflow(page: Page) -> int:
+    """How many pixels the page, or any part of it that scrolls sideways on its own (a wide
+    table in a scrolling box), is wider than the room it has: 0 when everything fits."""
+    return page.evaluate(
+        """() => Math.max(
+            document.documentElement.scrollWidth - window.innerWidth,
+            ...[...document.querySelectorAll("*")]
+                .filter(el => ["auto", "scroll"].includes(getComputedStyle(el).overflowX))
+                .map(el => el.scrollWidth - el.clientWidth),
+            0)"""
+    )
+
+
+def test_the_admin_pages_fit_a_laptop_and_pass_axe(page: Page, live_server):
+    UserFactory(username="fiona.feedback", password=PASSWORD, groups=["Feedback team"])
+    staff = get_user_model().objects.get(username="fiona.feedback")
+    requests = [request_in(state, staff) for state in State]
+    for req in requests:  # the long values real pages hold: fingerprints, long domain names
+        RequestedDomain.objects.create(request=req, name=f"{'long-' * 11}{req.pk}.example.org.uk")
+        audit(req, staff, "file.downloaded", message=f"Issued FPA fpa.pdf (SHA-256 {'ab' * 32}).")
+    page.set_viewport_size(LAPTOP)
+    sign_in(page, live_server.url, "fiona.feedback")
+
+    found = {}
+    for req in requests:
+        page.goto(
+            live_server.url + reverse("admin:requests_app_federationrequest_change", args=[req.pk])
+        )
+        found[f"request {req.state}"] = (horizontal_overflow(page), serious_violations(page))
+    for name in ("federationrequest", "allowlistentry", "auditevent", "checkrun"):
+        page.goto(live_server.url + reverse(f"admin:requests_app_{name}_changelist"))
+        found[name] = (horizontal_overflow(page), serious_violations(page))
+    page.goto(live_server.url + reverse("admin:support_supportrequest_changelist"))
+    found["supportrequest"] = (horizontal_overflow(page), serious_violations(page))
+    page.goto(
+        live_server.url
+        + reverse("admin:requests_app_federationrequest_act", args=[requests[0].pk, "review"])
+    )
+    found["review action"] = (horizontal_overflow(page), serious_violations(page))
+
+    problems = {name: result for name, result in found.items() if result != (0, [])}
+    assert problems == {}, json.dumps(problems, indent=1)
