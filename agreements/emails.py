@@ -14,10 +14,11 @@ from requests_app.emails import (
     send_once,
     status_url,
 )
-from requests_app.models import ContactRole, FederationRequest
+from requests_app.models import FederationRequest, State
+from requests_app.selectors import current_signatory
 
 from .models import Agreement, EvidenceCriterion
-from .selectors import missing_evidence, returned_evidence
+from .selectors import missing_evidence, returned_evidence, sent_agreement
 
 
 def sign_in_url() -> str:
@@ -54,7 +55,8 @@ def send_agreement_email(*, agreement_id: int) -> bool:
         ),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
-        to=request_recipients(req),
+        # The signatory has an invitation of their own (send_signatory_invitation).
+        to=request_recipients(req, with_signatory=False),
         reply_to=[settings.FEEDBACK_TEAM_EMAIL],
     )
     with agreement.pdf.open("rb") as pdf:
@@ -77,12 +79,16 @@ def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> boo
 
 def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
     """Invite the named signatory to sign in and sign the issued FPA; nothing if they are no
-    longer the signatory (replaced before the email went)."""
+    longer the signatory, or the agreement no longer waits for a signature."""
     req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
-    signatory = req.contacts.filter(
-        pk=contact_id, role=ContactRole.SIGNATORY, removed_at__isnull=True
-    ).first()
-    if signatory is None:
+    signatory = current_signatory(req)
+    agreement = sent_agreement(req)
+    if (
+        signatory is None
+        or signatory.pk != contact_id
+        or agreement is None
+        or req.state != State.FPA_SENT
+    ):
         return False
     body = render_to_string(
         "emails/signatory_invitation.txt",
@@ -104,4 +110,6 @@ def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
         to=[signatory.email],
         reply_to=[settings.FEEDBACK_TEAM_EMAIL],
     )
-    return send_once(key=f"signatory_invitation:{signatory.pk}", req=req, message=message)
+    # Once per signatory and agreement: a fresh FPA after expiry invites them again.
+    key = f"signatory_invitation:{agreement.pk}:{signatory.pk}"
+    return send_once(key=key, req=req, message=message)

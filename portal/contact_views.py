@@ -60,6 +60,10 @@ def contact_add(request, reference):
         button="Add the contact",
         roles={ContactRole.SPOC},
         form_class=NewContactForm,
+        # The task list's "Name the signatory" arrives with ?role=signatory.
+        initial={"role": ContactRole.SIGNATORY}
+        if request.GET.get("role") == ContactRole.SIGNATORY
+        else None,
         act=lambda form: contacts.contact_add(
             request_id=req.pk,
             actor_email=request.viewer.email,

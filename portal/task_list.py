@@ -7,7 +7,9 @@ from typing import Any
 from django.urls import reverse
 
 from agreements.models import EvidenceStatus
-from requests_app.models import ContactRole, FederationRequest, State
+from agreements.services.signing import signing_refusal
+from requests_app.models import OPEN_STATES, ContactRole, FederationRequest, State
+from requests_app.selectors import current_signatory
 from requests_app.services.contacts import CONTACT_STATES
 
 # Where a task stands, as the task list shows it.
@@ -16,14 +18,7 @@ TO_DO = "To do"
 CANNOT_START = "Cannot start yet"
 NEEDS_WORK = "Needs more work"
 # The request's progress, in order, to tell "done" from "not yet".
-ORDER = [
-    State.SUBMITTED,
-    State.REVIEWED,
-    State.FPA_SENT,
-    State.SIGNED,
-    State.EVIDENCE_VERIFIED,
-    State.FEDERATED,
-]
+ORDER = [*OPEN_STATES, State.FEDERATED]
 
 
 @dataclass(frozen=True)
@@ -47,6 +42,7 @@ def _reached(req: FederationRequest, state: State) -> bool:
 def task_list(
     req: FederationRequest,
     *,
+    viewer_email: str,
     roles: set[str],
     evidence: list[dict[str, Any]],
     checks_done: bool,
@@ -70,7 +66,7 @@ def task_list(
             COMPLETED if _reached(req, State.REVIEWED) else "Waiting for the Feedback team",
         ),
         _signatory_task(req, roles=roles),
-        _signing_task(req, roles=roles),
+        _signing_task(req, roles=roles, viewer_email=viewer_email),
         *_evidence_tasks(req, evidence=evidence),
         Task(
             "Domains on NHSmail's allow list",
@@ -83,26 +79,30 @@ def task_list(
 
 
 def _signatory_task(req: FederationRequest, *, roles: set[str]) -> Task:
-    named = req.contacts.filter(role=ContactRole.SIGNATORY, removed_at__isnull=True).exists()
-    may_name = ContactRole.SPOC in roles and req.state in CONTACT_STATES
+    named = current_signatory(req) is not None
+    # Once signed (in the portal, or a copy staff recorded) there is nobody left to name.
+    done = named or _reached(req, State.SIGNED)
+    may_name = ContactRole.SPOC in roles and req.state in CONTACT_STATES and not done
+    add = reverse("portal:contact_add", args=[req.reference]) + f"?role={ContactRole.SIGNATORY}"
     return Task(
         "Name the signatory",
         "Your SPOC",
-        COMPLETED if named else TO_DO,
+        COMPLETED if done else TO_DO,
         "A Director-level person in your organisation, who signs the agreement in the portal. "
         "We email them an invitation once the agreement is sent.",
-        reverse("portal:contact_add", args=[req.reference]) if may_name and not named else "",
+        add if may_name else "",
     )
 
 
-def _signing_task(req: FederationRequest, *, roles: set[str]) -> Task:
+def _signing_task(req: FederationRequest, *, roles: set[str], viewer_email: str) -> Task:
     if _reached(req, State.SIGNED):
         status = COMPLETED
     elif req.state == State.FPA_SENT:
         status = TO_DO if ContactRole.SIGNATORY in roles else "Waiting for the signatory"
     else:
         status = CANNOT_START
-    may_sign = req.state == State.FPA_SENT and ContactRole.SIGNATORY in roles
+    # The link only for whoever the sign page would let sign now (expiry and the seal included).
+    may_sign = req.state == State.FPA_SENT and not signing_refusal(req, email=viewer_email)
     return Task(
         "Sign the Federation Partnering Agreement",
         "Your signatory",

@@ -52,6 +52,7 @@ def request_detail(request, reference):
     teams_setup = selectors.teams_setup_checklist(req)
     tasks = task_list(
         req,
+        viewer_email=request.viewer.email,
         roles=roles,
         evidence=evidence,
         checks_done=check_run is not None,

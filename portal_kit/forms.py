@@ -1,5 +1,6 @@
 """Form fields and bases several faces use."""
 
+import re
 from datetime import date
 from typing import Any, Self
 
@@ -92,9 +93,11 @@ class DatePartsField(forms.Field):
         missing = [part for part in DATE_PARTS if not parts[part]]
         if missing:
             raise forms.ValidationError(f"{self.what} must include a {' and a '.join(missing)}")
+        # Plain ASCII digits only: int() would also take "+2", "1_5" and other scripts' digits.
+        shapes = {"day": r"[0-9]{1,2}", "month": r"[0-9]{1,2}", "year": r"(19|20)[0-9]{2}"}
         try:
-            if len(parts["year"]) != 4:
-                raise ValueError("a year has four digits")
+            if not all(re.fullmatch(shapes[part], parts[part]) for part in DATE_PARTS):
+                raise ValueError("not a day, month and year")
             return date(int(parts["year"]), int(parts["month"]), int(parts["day"]))
         except ValueError:
             raise forms.ValidationError(f"{self.what} must be a real date") from None

@@ -23,13 +23,15 @@ def status_url(req: FederationRequest) -> str:
     return settings.SITE_URL + reverse("requests_app:status", args=[req.status_token])
 
 
-def request_recipients(req: FederationRequest) -> list[str]:
-    """The requester, the SPOC and the signatory (when named), once each."""
-    addresses = [req.requester_email]
-    named = req.contacts.filter(
-        role__in=(ContactRole.SPOC, ContactRole.SIGNATORY), removed_at__isnull=True
-    ).order_by("role")
-    addresses += [contact.email for contact in named]
+def request_recipients(req: FederationRequest, *, with_signatory: bool = True) -> list[str]:
+    """The requester, the SPOC and the signatory, once each. The signatory only once an
+    agreement has been sent: an address typed on the public form gets nothing before staff
+    have reviewed the request."""
+    roles = [ContactRole.SPOC]
+    if with_signatory and req.fpa_sent_at is not None:
+        roles.append(ContactRole.SIGNATORY)
+    named = req.contacts.filter(role__in=roles, removed_at__isnull=True).order_by("role")
+    addresses = [req.requester_email, *(contact.email for contact in named)]
     return list(dict.fromkeys(a.lower() for a in addresses if a))
 
 

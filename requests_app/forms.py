@@ -120,8 +120,11 @@ class RequestForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
-        given = [name for name in self.SIGNATORY_FIELDS if cleaned.get(name)]
-        if given and not self.has_error("signatory_email"):
+        # An answer that failed its own check was still given: no second error for it.
+        given = [
+            name for name in self.SIGNATORY_FIELDS if cleaned.get(name) or self.has_error(name)
+        ]
+        if given:
             for name, message in self.SIGNATORY_FIELDS.items():
                 if name not in given:
                     self.add_error(
@@ -131,15 +134,19 @@ class RequestForm(forms.Form):
 
     def full_clean(self):
         # "I am the SPOC": the SPOC's name and email are the requester's, as typed above.
-        if (
-            self.is_bound
-            and "requester_is_spoc" in self.fields
-            and self.data.get("requester_is_spoc")
-        ):
+        if self.is_bound and self._requester_is_spoc():
             self.data = self.data.copy()
             self.data["spoc_name"] = self.data.get("requester_name", "")
             self.data["spoc_email"] = self.data.get("requester_email", "")
         super().full_clean()
+
+    def _requester_is_spoc(self) -> bool:
+        """The box as its own widget reads it ("false" and "0" are not ticked)."""
+        field = self.fields.get("requester_is_spoc")
+        if field is None:
+            return False
+        name = self.add_prefix("requester_is_spoc")
+        return bool(field.widget.value_from_datadict(self.data, self.files, name))
 
     def clean_ods_code(self):
         code = self.cleaned_data["ods_code"].strip().upper()

@@ -172,6 +172,14 @@ def domains_on_allow_list(names: list[str]) -> list[str]:
     return sorted(listed)
 
 
+def current_signatory(req: FederationRequest) -> Contact | None:
+    """The request's signatory now, or None while nobody is named."""
+    contact: Contact | None = req.contacts.filter(
+        role=ContactRole.SIGNATORY, removed_at__isnull=True
+    ).first()
+    return contact
+
+
 def contact_roles(req: FederationRequest, email: str) -> set[str]:
     """email's current roles on req (spoc, technical, signatory); empty for anyone else."""
     contacts = req.contacts.filter(email__iexact=email, removed_at__isnull=True)
@@ -187,8 +195,8 @@ def technical_contact(req: FederationRequest, contact_id: int) -> Contact | None
 
 
 def failed_checks(req: FederationRequest) -> list[str]:
-    """ "domain: check" for each failed check in req's newest completed run, worst domains first."""
-    run = latest_check_run(req, completed=True)
+    """Each failed check, as "domain: check", of the completed run a review is judged by."""
+    run = req.latest_completed_check_run()
     if run is None:
         return []
     return [

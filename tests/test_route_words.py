@@ -17,14 +17,16 @@ from tests.factories import request_in
 # The old route, in the ways it has been worded: return, email or send the signed agreement or
 # the evidence to the Feedback team.
 OLD_ROUTE = re.compile(
-    r"\breturn (it|the (signed )?(agreement|copy|fpa))\b[^.]*\bto\b"
+    r"\breturns? (it|the (signed )?(agreement|copy|fpa))\b[^.]*\bto\b"
     r"|\bemail (it|the (signed )?(agreement|copy|fpa|evidence))\b[^.]*"
     r"\b(back|to (us|the nhsmail feedback team))\b"
     r"|\bsend (it|them|the (signed|updated) [a-z ]+)\b[^.]*\bto the nhsmail feedback team\b"
     r"|\bsign and return\b",
     re.IGNORECASE,
 )
-ORGANISATION_TEMPLATES = ["emails", "requests_app", "portal", "accounts", "support"]
+ORGANISATION_TEMPLATES = [
+    ROOT / "templates" / folder for folder in ("emails", "requests_app", "portal", "accounts")
+] + [ROOT / "templates" / "support", ROOT / "agreements" / "templates" / "agreements"]
 
 
 def words(text: str) -> str:
@@ -34,14 +36,12 @@ def words(text: str) -> str:
 @pytest.mark.parametrize(
     "path",
     sorted(
-        path.relative_to(ROOT / "templates")
-        for folder in ORGANISATION_TEMPLATES
-        for path in (ROOT / "templates" / folder).rglob("*.*")
+        path.relative_to(ROOT) for folder in ORGANISATION_TEMPLATES for path in folder.rglob("*.*")
     ),
     ids=str,
 )
 def test_no_template_tells_the_old_route(path: Path):
-    text = words((ROOT / "templates" / path).read_text())
+    text = words((ROOT / path).read_text())
     assert not OLD_ROUTE.search(text), OLD_ROUTE.search(text).group(0)
 
 
@@ -52,6 +52,7 @@ def test_the_pattern_catches_the_old_wording():
         "Return the signed agreement to the NHSmail Feedback team at feedback@nhs.net",
         "Send the updated evidence to the NHSmail Feedback team at feedback@nhs.net",
         "Sign the agreement and email it back to us.",
+        "A Director-level signatory signs it and returns it to the NHSmail Feedback team",
     ):
         assert OLD_ROUTE.search(old), old
 

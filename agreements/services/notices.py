@@ -3,8 +3,11 @@ caller's transaction (agreements.emails composes them with what they need to say
 
 from typing import Any
 
-from requests_app.models import Contact, ContactRole, FederationRequest, State
+from requests_app.models import Contact, FederationRequest, State
 from requests_app.outbox import enqueue_after_commit
+from requests_app.selectors import current_signatory
+
+from ..sealing import sealing_configured
 
 REQUEST_EMAIL_TASK = "agreements.tasks.agreement_request_email"
 INVITATION_TASK = "agreements.tasks.signatory_invitation_email"
@@ -19,9 +22,9 @@ def queue_agreement_email(req: FederationRequest, kind: str, *, key: str = "") -
 def invite_signatory(req: FederationRequest) -> None:
     """Once the FPA is out for signature, invite the request's signatory (if named) to sign in
     and sign; each signatory once (the email's key names the contact)."""
-    if req.state != State.FPA_SENT:
-        return  # named before the FPA is sent: invited when it is
-    signatory = req.contacts.filter(role=ContactRole.SIGNATORY, removed_at__isnull=True).first()
+    if req.state != State.FPA_SENT or not sealing_configured():
+        return  # named before the FPA is sent: invited when it is; no seal: no portal signing
+    signatory = current_signatory(req)
     if signatory is not None:
         enqueue_after_commit(INVITATION_TASK, request_id=req.pk, contact_id=signatory.pk)
 

@@ -7,14 +7,31 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from agreements.dev_seal import make_seal_ca
 from agreements.emails import send_signatory_invitation
 from agreements.services.agreements import request_send_agreement
 from agreements.services.notices import INVITATION_TASK
-from requests_app.models import Contact, ContactRole, OutboxMessage, State
+from agreements.services.reminders import agreement_expire
+from requests_app.emails import request_recipients
+from requests_app.models import Contact, ContactRole, FederationRequest, OutboxMessage, State
 from requests_app.services.contacts import ContactDetails, contact_add
+from requests_app.services.lifecycle import request_withdraw
 from tests.factories import AgreementFactory, FederationRequestFactory
+from tests.helpers import reload, use_seal
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="session")
+def seal_paths(tmp_path_factory):
+    return make_seal_ca(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture(autouse=True)
+def signing_on(settings, seal_paths):
+    """Signing in the portal is on (the portal has its seal), as invitations need."""
+    use_seal(settings, seal_paths)
+
 
 DANA = ContactDetails(
     name="Dana Director", job_title="Director of Digital", email="dana@harbourside.example"
@@ -88,3 +105,49 @@ def test_a_signatory_replaced_before_the_email_went_is_not_sent_it(feedback_user
     assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is False
     assert send_signatory_invitation(request_id=req.pk, contact_id=pat.pk) is True
     assert [message.to for message in mailoutbox] == [["pat@h.example"]]
+
+
+def test_without_portal_signing_nobody_is_invited_to_sign_there(feedback_user, settings):
+    settings.SEAL_KEY_FILE = ""  # no seal: signing in the portal is off
+    req = FederationRequestFactory(state=State.REVIEWED)
+    name_signatory(req)
+
+    send_fpa(req, feedback_user)
+
+    assert invitations() == []
+
+
+def test_a_fresh_agreement_after_expiry_invites_the_signatory_again(feedback_user, mailoutbox):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    dana = name_signatory(req)
+    send_fpa(req, feedback_user)
+    assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is True
+    later = timezone.now() + timezone.timedelta(days=365)
+    agreement_expire(request_id=req.pk, now=later)
+    assert reload(req).state == State.REVIEWED
+
+    send_fpa(req, feedback_user)
+
+    assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is True
+    assert len(mailoutbox) == 2
+
+
+def test_an_invitation_for_a_request_no_longer_waiting_is_not_sent(feedback_user, mailoutbox):
+    req = FederationRequestFactory(state=State.REVIEWED)
+    dana = name_signatory(req)
+    send_fpa(req, feedback_user)
+    request_withdraw(request_id=req.pk, actor=None, reason="No longer needed.")
+
+    assert send_signatory_invitation(request_id=req.pk, contact_id=dana.pk) is False
+    assert mailoutbox == []
+
+
+def test_a_signatory_typed_on_the_public_form_hears_nothing_before_an_agreement_is_sent(
+    feedback_user,
+):
+    req = FederationRequestFactory(state=State.SUBMITTED)
+    name_signatory(req)
+    assert "dana@harbourside.example" not in request_recipients(req)
+
+    FederationRequest.objects.filter(pk=req.pk).update(fpa_sent_at=timezone.now())
+    assert "dana@harbourside.example" in request_recipients(reload(req))

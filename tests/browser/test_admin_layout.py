@@ -11,14 +11,13 @@ from playwright.sync_api import Page, expect
 
 from requests_app.audit import audit
 from requests_app.models import RequestedDomain, State
-from tests.conftest import ROOT
+from tests.browser.axe import violations
 from tests.factories import UserFactory, request_in
 from tests.helpers import authenticator_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 PASSWORD = "correct-horse-battery"
-AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 LAPTOP = {"width": 1280, "height": 800}
 
 
@@ -35,20 +34,7 @@ def sign_in(page: Page, live_url: str, username: str) -> None:
 
 
 def serious_violations(page: Page) -> list[str]:
-    """axe-core's serious and critical findings on the page, one line each."""
-    page.add_script_tag(path=str(AXE))
-    # WCAG 2.2 AA included: axe leaves its 2.2 rules (target-size among them) off by default.
-    result = page.evaluate(
-        """async () => JSON.stringify((await axe.run(document, {runOnly: {type: "tag", values:
-            ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa",
-             "best-practice"]}})).violations)"""
-    )
-    return [
-        f"{violation['id']} ({violation['impact']}): "
-        + "; ".join(node["target"][0] for node in violation["nodes"][:5])
-        for violation in json.loads(result)
-        if violation["impact"] in ("serious", "critical")
-    ]
+    return violations(page, impacts=("serious", "critical"))
 
 
 def horizontal_overflow(page: Page) -> int:

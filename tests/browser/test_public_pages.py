@@ -11,26 +11,10 @@ from playwright.sync_api import Page
 from agreements.models import EvidenceCriterion
 from requests_app.models import Contact, ContactRole, State
 from tests.accounts.helpers import sign_in
-from tests.browser.test_admin_layout import AXE
+from tests.browser.axe import violations
 from tests.factories import UserFactory, request_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-RULES = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa", "best-practice"]
-
-
-def violations(page: Page) -> list[str]:
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate(
-        "async (tags) => JSON.stringify((await axe.run(document, "
-        "{runOnly: {type: 'tag', values: tags}})).violations)",
-        RULES,
-    )
-    return [
-        f"{violation['id']} ({violation['impact']}): "
-        + "; ".join(node["target"][0] for node in violation["nodes"][:5])
-        for violation in json.loads(found)
-    ]
 
 
 def signed_in_as(page: Page, live_url: str, email: str) -> None:

@@ -7,10 +7,12 @@ import re
 import pytest
 from django.urls import reverse
 
+from agreements.dev_seal import make_seal_ca
 from agreements.models import EvidenceCriterion
 from requests_app.models import Contact, ContactRole, State
 from tests.accounts.helpers import sign_in
 from tests.factories import FederationRequestFactory, request_in
+from tests.helpers import use_seal
 
 pytestmark = pytest.mark.django_db
 
@@ -57,10 +59,11 @@ def test_while_the_agreement_waits_the_spoc_names_the_signatory_and_evidence_goe
 
     assert shown["Domain checks"][0] == "Completed"
     assert shown["Review of your domains"] == ("Completed", "")
-    assert shown["Name the signatory"] == (
-        "To do",
-        reverse("portal:contact_add", args=[req.reference]),
-    )
+    name_link = reverse("portal:contact_add", args=[req.reference]) + "?role=signatory"
+    assert shown["Name the signatory"] == ("To do", name_link)
+    # The link lands on the contact form with the signatory's role already chosen.
+    form = client.get(name_link).content.decode()
+    assert re.search(r'<input[^>]*value="signatory"[^>]*checked', form)
     assert shown["Sign the Federation Partnering Agreement"] == ("Waiting for the signatory", "")
     dmarc = EvidenceCriterion.objects.get(code="dmarc")
     # Evidence in parallel with the signature.
@@ -74,7 +77,13 @@ def test_while_the_agreement_waits_the_spoc_names_the_signatory_and_evidence_goe
     assert "while the signature is awaited" in page
 
 
-def test_the_signatory_finds_the_link_to_sign(client, feedback_user):
+@pytest.fixture(scope="session")
+def seal_paths(tmp_path_factory):
+    return make_seal_ca(tmp_path_factory.mktemp("seal"))
+
+
+def test_the_signatory_finds_the_link_to_sign(client, feedback_user, settings, seal_paths):
+    use_seal(settings, seal_paths)
     req = request_in(State.FPA_SENT, feedback_user)
     name_signatory(req)
     sign_in(client, "dana@harbourside.example")
@@ -116,3 +125,19 @@ def test_a_closed_request_has_no_task_list(client):
     req = FederationRequestFactory(state=State.REJECTED)
     sign_in(client, spoc_of(req))
     assert tasks(client, req) == {}
+
+
+def test_no_link_to_sign_where_the_sign_page_would_refuse(client, feedback_user, settings):
+    settings.SEAL_KEY_FILE = ""  # no seal: signing in the portal is off
+    req = request_in(State.FPA_SENT, feedback_user)
+    name_signatory(req)
+    sign_in(client, "dana@harbourside.example")
+
+    assert tasks(client, req)["Sign the Federation Partnering Agreement"] == ("To do", "")
+
+
+def test_once_signed_there_is_no_signatory_left_to_name(client, feedback_user):
+    req = request_in(State.SIGNED, feedback_user)  # a copy signed elsewhere, nobody named
+    sign_in(client, spoc_of(req))
+
+    assert tasks(client, req)["Name the signatory"] == ("Completed", "")

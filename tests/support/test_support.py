@@ -93,6 +93,9 @@ def test_the_form_needs_the_own_it_team_confirmation_and_a_sane_date(client, sig
         ("", "", "2026", "Date it started must include a day and a month"),
         ("31", "2", "2026", "Date it started must be a real date"),
         ("20", "11", "26", "Date it started must be a real date"),
+        ("20", "+1", "2026", "Date it started must be a real date"),
+        ("٢٠", "11", "2026", "Date it started must be a real date"),
+        ("1", "1", "0001", "Date it started must be a real date"),
     ],
 )
 def test_the_date_it_started_is_asked_for_and_checked_as_nhs_uk_does(
