@@ -6,31 +6,17 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page
 
 from requests_app.audit import audit
 from requests_app.models import RequestedDomain, State
 from tests.browser.axe import violations
+from tests.browser.staff import PASSWORD, sign_in
 from tests.factories import UserFactory, request_in
-from tests.helpers import authenticator_code
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "correct-horse-battery"
 LAPTOP = {"width": 1280, "height": 800}
-
-
-def sign_in(page: Page, live_url: str, username: str) -> None:
-    device = TOTPDevice.objects.create(
-        user=get_user_model().objects.get(username=username), name="phone", confirmed=True
-    )
-    page.goto(live_url + "/admin/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Code from your authenticator app").fill(authenticator_code(device))
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def serious_violations(page: Page) -> list[str]:

@@ -11,23 +11,21 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 from pypdf import PdfWriter
 
 from agreements.models import EvidenceCriterion
 from agreements.selectors import current_agreement
 from requests_app.models import FederationRequest, State
+from tests.browser.staff import sign_in
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.factories import UserFactory
-from tests.helpers import authenticator_code, submit_lakeside_care
+from tests.helpers import submit_lakeside_care
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-PASSWORD = "correct-horse-battery"
 DOMAINS = ["harbourside-health.example.org.uk", "hhp-teams.example.org.uk"]
 REQUESTER_EMAIL = "rowan.requester@harbourside-health.example.org.uk"
 SPOC_EMAIL = "sam.spoc@harbourside-health.example.org.uk"
@@ -176,18 +174,6 @@ def submit_request(page: Page, live_url: str) -> str:
     assert re.fullmatch(r"FR-\d{6}", reference), reference
     expect(page.get_by_role("link", name="See the status of your request")).to_be_visible()
     return reference
-
-
-def sign_in(page: Page, live_url: str, username: str) -> None:
-    device = TOTPDevice.objects.create(
-        user=get_user_model().objects.get(username=username), name="phone", confirmed=True
-    )
-    page.goto(live_url + "/admin/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_label("Code from your authenticator app").fill(authenticator_code(device))
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
 
 def find_in_changelist(page: Page, live_url: str, reference: str) -> None:
