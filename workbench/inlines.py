@@ -87,7 +87,13 @@ def _download_link(agreement, kind: str, sha256: str):
     url = reverse(
         "admin:requests_app_federationrequest_file", args=[agreement.request_id, kind, agreement.pk]
     )
-    return format_html('<a href="{}">Download</a><br><small>SHA-256 {}</small>', url, sha256)
+    # Short on the page, the whole fingerprint one click away (it would wrap every few letters).
+    return format_html(
+        '<a href="{}">Download</a><details><summary>SHA-256 {}…</summary><code>{}</code></details>',
+        url,
+        sha256[:12],
+        sha256,
+    )
 
 
 class EvidenceItemInline(ReadOnlyInline):

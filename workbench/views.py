@@ -13,7 +13,7 @@ from agreements.models import EvidenceItem
 from agreements.services import evidence
 from agreements.services.downloads import EVIDENCE, ISSUED, SIGNED, FileMissing, file_download
 from federation_portal.permissions import may
-from portal_kit.errors import ActionRefused
+from portal_kit.errors import ActionRefused, AnswerNeeded
 from portal_kit.forms import UploadForm
 from portal_kit.pages import attachment
 from requests_app.models import FederationRequest
@@ -72,11 +72,15 @@ class WorkbenchViews:
         if request.method == "POST" and (form is None or form.is_valid()):
             try:
                 done = handler(req, request.user, form.cleaned_data if form else {})
+            except AnswerNeeded as refusal:
+                assert form is not None  # only a form's answers can be missing
+                form.add_error(None, str(refusal))
             except ActionRefused as refusal:
                 messages.error(request, str(refusal))
+                return self._back(req)
             else:
                 messages.success(request, done)
-            return self._back(req)
+                return self._back(req)
         return self._render(
             request,
             req,

@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from federation_portal.permissions import ensure_may
-from portal_kit.errors import ActionRefused
+from portal_kit.errors import ActionRefused, AnswerNeeded
 
 from .. import selectors
 from ..audit import audit
@@ -159,7 +159,7 @@ def request_review(
         req = lock_request(request_id)
         failed = selectors.failed_checks(req)
         if failed and not override_reason.strip():
-            raise ActionRefused(
+            raise AnswerNeeded(
                 f"The latest domain checks failed for: {'; '.join(failed)}. Give the reason for "
                 "accepting the domains anyway, or reject the request."
             )
