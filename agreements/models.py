@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from requests_app.models import FederationRequest
+from requests_app.models import FederationRequest, State
 
 # Bump when templates/agreements/fpa.html changes in a way that matters to what is agreed.
 CURRENT_TEMPLATE_VERSION = "FPA-2026.1"
@@ -107,6 +107,11 @@ class EvidenceCriterion(models.Model):
     @property
     def check_ids(self) -> list[str]:
         return [part.strip() for part in self.related_checks.split(",") if part.strip()]
+
+
+# Evidence is taken from the moment the FPA is sent (while the signature is awaited) until it
+# is verified.
+EVIDENCE_OPEN_STATES = (State.FPA_SENT, State.SIGNED)
 
 
 class EvidenceStatus(models.TextChoices):

@@ -42,11 +42,3 @@ def teams_setup_checklist(req: FederationRequest) -> list[dict[str, Any]]:
         {"step": step, "label": label, "done": done.get(step)}
         for step, label in TeamsSetupStep.choices
     ]
-
-
-def named_signatory(req: FederationRequest, *, email: str) -> Contact | None:
-    """email's entry as req's current signatory, or None."""
-    contact: Contact | None = req.contacts.filter(
-        role=ContactRole.SIGNATORY, email__iexact=email, removed_at__isnull=True
-    ).first()
-    return contact

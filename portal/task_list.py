@@ -6,8 +6,7 @@ from typing import Any
 
 from django.urls import reverse
 
-from agreements.models import EvidenceStatus
-from agreements.services.signing import signing_refusal
+from agreements.models import EVIDENCE_OPEN_STATES, EvidenceStatus
 from requests_app.models import OPEN_STATES, ContactRole, FederationRequest, State
 from requests_app.selectors import current_signatory
 from requests_app.services.contacts import CONTACT_STATES
@@ -42,13 +41,14 @@ def _reached(req: FederationRequest, state: State) -> bool:
 def task_list(
     req: FederationRequest,
     *,
-    viewer_email: str,
+    may_sign: bool,
     roles: set[str],
     evidence: list[dict[str, Any]],
     checks_done: bool,
     teams_setup: list[dict[str, Any]],
 ) -> list[Task]:
-    """The tasks of req for a contact holding roles; empty once the request is closed."""
+    """The tasks of req for a contact holding roles, who may_sign it now (the sign page's own
+    rule, signing_refusal); empty once the request is closed."""
     if req.state not in ORDER:
         return []
     page = reverse("portal:request", args=[req.reference])
@@ -66,7 +66,7 @@ def task_list(
             COMPLETED if _reached(req, State.REVIEWED) else "Waiting for the Feedback team",
         ),
         _signatory_task(req, roles=roles),
-        _signing_task(req, roles=roles, viewer_email=viewer_email),
+        _signing_task(req, roles=roles, may_sign=may_sign),
         *_evidence_tasks(req, evidence=evidence),
         Task(
             "Domains on NHSmail's allow list",
@@ -94,15 +94,13 @@ def _signatory_task(req: FederationRequest, *, roles: set[str]) -> Task:
     )
 
 
-def _signing_task(req: FederationRequest, *, roles: set[str], viewer_email: str) -> Task:
+def _signing_task(req: FederationRequest, *, roles: set[str], may_sign: bool) -> Task:
     if _reached(req, State.SIGNED):
         status = COMPLETED
     elif req.state == State.FPA_SENT:
         status = TO_DO if ContactRole.SIGNATORY in roles else "Waiting for the signatory"
     else:
         status = CANNOT_START
-    # The link only for whoever the sign page would let sign now (expiry and the seal included).
-    may_sign = req.state == State.FPA_SENT and not signing_refusal(req, email=viewer_email)
     return Task(
         "Sign the Federation Partnering Agreement",
         "Your signatory",
@@ -113,7 +111,7 @@ def _signing_task(req: FederationRequest, *, roles: set[str], viewer_email: str)
 
 
 def _evidence_tasks(req: FederationRequest, *, evidence: list[dict[str, Any]]) -> list[Task]:
-    open_now = req.state in (State.FPA_SENT, State.SIGNED)
+    open_now = req.state in EVIDENCE_OPEN_STATES
     tasks = []
     for row in evidence:
         criterion, item = row["criterion"], row["item"]

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import contact_required
 from agreements import selectors as agreement_selectors
-from agreements.models import EvidenceCriterion
+from agreements.models import EVIDENCE_OPEN_STATES, EvidenceCriterion
 from agreements.services import evidence, signing
 from agreements.services.downloads import ISSUED, SIGNED, FileMissing, file_download
 from portal_kit.errors import ActionRefused
@@ -19,6 +19,7 @@ from portal_kit.pages import attachment
 from requests_app import selectors as request_selectors
 from requests_app.models import SpocChangeState, State
 from requests_app.next_steps import NEXT_STEPS
+from requests_app.selectors import current_signatory
 from requests_app.services import contacts
 from requests_app.services.teams_setup import teams_setup_confirm
 
@@ -48,11 +49,13 @@ def request_detail(request, reference):
     req = viewer_request_or_404(request, reference)
     check_run = request_selectors.latest_check_run(req, completed=True)
     roles = selectors.roles_on(request.viewer, req)
+    # The button and the task list link to signing only where the sign page would allow it.
+    may_sign = not signing.signing_refusal(req, email=request.viewer.email)
     evidence = agreement_selectors.evidence_by_criterion(req)
     teams_setup = selectors.teams_setup_checklist(req)
     tasks = task_list(
         req,
-        viewer_email=request.viewer.email,
+        may_sign=may_sign,
         roles=roles,
         evidence=evidence,
         checks_done=check_run is not None,
@@ -81,8 +84,8 @@ def request_detail(request, reference):
             "spoc_history": selectors.spoc_history(req),
             "pending_spoc_change": req.spoc_changes.filter(state=SpocChangeState.PROPOSED).first(),
             "teams_setup": teams_setup,
-            "evidence_open": req.state in (State.FPA_SENT, State.SIGNED),
-            "may_sign": req.state == State.FPA_SENT,
+            "evidence_open": req.state in EVIDENCE_OPEN_STATES,
+            "may_sign": may_sign,
             "show_evidence": req.state
             in (State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED),
         },
@@ -147,7 +150,7 @@ def sign_agreement(request, reference):
         return render(request, "portal/sign.html", context, status=403)
     agreement = agreement_selectors.sent_agreement(req)
     # Pre-filled from the signatory as the SPOC named them: nothing typed twice (SC 3.3.7).
-    named = selectors.named_signatory(req, email=request.viewer.email)
+    named = current_signatory(req)  # the viewer: signing_refusal said so
     initial = {"document_sha256": agreement.pdf_sha256}
     if named:
         initial |= {"name": named.name, "job_title": named.job_title}

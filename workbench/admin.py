@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import path
 
+from agreements.models import EVIDENCE_OPEN_STATES
 from agreements.selectors import evidence_overdue, missing_evidence, unsigned_overdue
 from federation_portal.permissions import may
 from requests_app import selectors
@@ -152,7 +153,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
         if obj is not None:
             context["lifecycle_actions"] = available_actions(request.user, obj)
             context["may_add_evidence"] = may(request.user, "upload_evidence") and (
-                obj.state in (State.FPA_SENT, State.SIGNED)
+                obj.state in EVIDENCE_OPEN_STATES
             )
             context["missing_evidence"] = missing_evidence(obj) if obj.state == State.SIGNED else []
             context["may_run_checks"] = may(request.user, "run_checks")

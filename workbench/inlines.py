@@ -13,10 +13,14 @@ from requests_app import selectors
 from requests_app.models import Contact, RequestedDomain, State, TeamsSetupConfirmation
 
 
-class ReadOnlyInline(ReadOnlyAdminMixin, admin.TabularInline):
+class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
     extra = 0
     can_delete = False
     show_change_link = False
+
+
+class ReadOnlyInline(ReadOnlyInlineMixin, admin.TabularInline):
+    pass
 
 
 class RequestedDomainInline(ReadOnlyInline):
@@ -43,13 +47,10 @@ class TeamsSetupInline(ReadOnlyInline):
     verbose_name_plural = "Teams set-up confirmed by the organisation"
 
 
-class AgreementInline(ReadOnlyAdminMixin, admin.StackedInline):
+class AgreementInline(ReadOnlyInlineMixin, admin.StackedInline):
     """Stacked: an agreement has a dozen facts, each read on its own line."""
 
     model = Agreement
-    extra = 0
-    can_delete = False
-    show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("request")

@@ -15,7 +15,7 @@ from requests_app.models import FederationRequest, State
 from requests_app.services.contacts import lock_request_for_contact
 from requests_app.services.locking import apply_transition, lock_request
 
-from ..models import EvidenceCriterion, EvidenceItem, EvidenceStatus
+from ..models import EVIDENCE_OPEN_STATES, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from ..uploads import PDF_ONLY, PDF_OR_IMAGE, read_upload
 from .files import stored_file
 from .notices import queue_agreement_email
@@ -64,7 +64,7 @@ def _store_evidence(
             req, _ = lock_request_for_contact(request_id, actor_email=actor_email)
         else:
             req = lock_request(request_id)
-        if req.state not in (State.FPA_SENT, State.SIGNED):
+        if req.state not in EVIDENCE_OPEN_STATES:
             raise ActionRefused(
                 f"Evidence is taken once the agreement is sent and until it is verified; "
                 f"request {req.reference} is “{req.get_state_display()}”."
