@@ -17,7 +17,7 @@ from portal_kit.errors import ActionRefused
 from portal_kit.http import client_ip
 from portal_kit.pages import attachment
 from requests_app import selectors as request_selectors
-from requests_app.models import SpocChangeState, State
+from requests_app.models import AGREEMENT_SENT_STATES, SpocChangeState
 from requests_app.next_steps import NEXT_STEPS
 from requests_app.selectors import current_signatory
 from requests_app.services import contacts
@@ -86,8 +86,7 @@ def request_detail(request, reference):
             "teams_setup": teams_setup,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,
-            "show_evidence": req.state
-            in (State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED),
+            "show_evidence": req.state in AGREEMENT_SENT_STATES,
         },
     )
 

@@ -8,7 +8,15 @@ from django.urls import reverse
 
 from .audit import audit
 from .domains import domain_unicode
-from .models import CheckRun, ContactRole, FederationRequest, SentEmail, SpocChange
+from .models import (
+    AGREEMENT_SENT_STATES,
+    CheckRun,
+    ContactRole,
+    FederationRequest,
+    SentEmail,
+    SpocChange,
+)
+from .selectors import current_signatory
 
 SUBJECTS = {
     "submitted": "Your Teams federation request {ref} has been received",
@@ -23,15 +31,19 @@ def status_url(req: FederationRequest) -> str:
     return settings.SITE_URL + reverse("requests_app:status", args=[req.status_token])
 
 
+def signatory_address(req: FederationRequest) -> str:
+    """The signatory's address for request emails, or "". Only once an agreement has been
+    sent: an address typed on the public form gets nothing before staff have reviewed it."""
+    sent = req.state in AGREEMENT_SENT_STATES or req.fpa_sent_at is not None
+    signatory = current_signatory(req) if sent else None
+    return signatory.email if signatory else ""
+
+
 def request_recipients(req: FederationRequest, *, with_signatory: bool = True) -> list[str]:
-    """The requester, the SPOC and the signatory, once each. The signatory only once an
-    agreement has been sent: an address typed on the public form gets nothing before staff
-    have reviewed the request."""
-    roles = [ContactRole.SPOC]
-    if with_signatory and req.fpa_sent_at is not None:
-        roles.append(ContactRole.SIGNATORY)
-    named = req.contacts.filter(role__in=roles, removed_at__isnull=True).order_by("role")
-    addresses = [req.requester_email, *(contact.email for contact in named)]
+    """The requester, the SPOC and the signatory (see signatory_address), once each."""
+    spocs = req.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True)
+    signatory = signatory_address(req) if with_signatory else ""
+    addresses = [req.requester_email, signatory, *(contact.email for contact in spocs)]
     return list(dict.fromkeys(a.lower() for a in addresses if a))
 
 
@@ -127,9 +139,12 @@ def send_spoc_change_email(*, change_id: int, kind: str) -> bool:
     """Tell the old SPOC, the new SPOC, the signatory and the proposer about a change of SPOC."""
     change = SpocChange.objects.select_related("request__organisation").get(pk=change_id)
     req = change.request
-    signatories = req.contacts.filter(role=ContactRole.SIGNATORY, removed_at__isnull=True)
-    addresses = [change.previous_spoc_email, change.email, change.proposed_by]
-    addresses += [contact.email for contact in signatories]
+    addresses = [
+        change.previous_spoc_email,
+        change.email,
+        change.proposed_by,
+        signatory_address(req),
+    ]
     message = EmailMessage(
         subject=one_line(SPOC_CHANGE_SUBJECTS[kind].format(ref=req.reference)),
         body=render_to_string(

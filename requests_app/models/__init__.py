@@ -14,6 +14,7 @@ from .contacts import (
 )
 from .jobs import OutboxMessage, SentEmail
 from .requests import (
+    AGREEMENT_SENT_STATES,
     CLOSED_STATES,
     OPEN_STATES,
     Channel,
@@ -27,6 +28,7 @@ from .requests import (
 )
 
 __all__ = [
+    "AGREEMENT_SENT_STATES",
     "CLOSED_STATES",
     "OPEN_STATES",
     "AllowListEntry",

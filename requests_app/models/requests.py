@@ -50,6 +50,8 @@ OPEN_STATES = [
     State.EVIDENCE_VERIFIED,
 ]
 CLOSED_STATES = [State.REJECTED, State.WITHDRAWN]
+# States in which the request's agreement has been sent (and perhaps signed since).
+AGREEMENT_SENT_STATES = [State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED]
 
 
 class Channel(models.TextChoices):

@@ -12,9 +12,9 @@ from agreements.emails import send_signatory_invitation
 from agreements.services.agreements import request_send_agreement
 from agreements.services.notices import INVITATION_TASK
 from agreements.services.reminders import agreement_expire
-from requests_app.emails import request_recipients
+from requests_app.emails import request_recipients, send_spoc_change_email
 from requests_app.models import Contact, ContactRole, FederationRequest, OutboxMessage, State
-from requests_app.services.contacts import ContactDetails, contact_add
+from requests_app.services.contacts import ContactDetails, contact_add, spoc_change_propose
 from requests_app.services.lifecycle import request_withdraw
 from tests.factories import AgreementFactory, FederationRequestFactory
 from tests.helpers import reload, use_seal
@@ -151,3 +151,20 @@ def test_a_signatory_typed_on_the_public_form_hears_nothing_before_an_agreement_
 
     FederationRequest.objects.filter(pk=req.pk).update(fpa_sent_at=timezone.now())
     assert "dana@harbourside.example" in request_recipients(reload(req))
+
+
+def test_a_change_of_spoc_does_not_email_a_signatory_before_an_agreement_is_sent(mailoutbox):
+    # The same rule for every request email: the address typed on the public form waits.
+    req = FederationRequestFactory(state=State.SUBMITTED)
+    name_signatory(req)
+    change = spoc_change_propose(
+        request_id=req.pk,
+        actor_email=spoc_of(req),
+        details=ContactDetails(name="Pat New", job_title="IT Lead", email="pat@h.example"),
+    )
+
+    send_spoc_change_email(change_id=change.pk, kind="proposed")
+
+    (message,) = mailoutbox
+    assert "dana@harbourside.example" not in message.to
+    assert "pat@h.example" in message.to
