@@ -13,6 +13,7 @@ from .models import (
     CheckRun,
     ContactRole,
     FederationRequest,
+    PendingSubmission,
     SentEmail,
     SpocChange,
 )
@@ -52,7 +53,7 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def send_once(*, key: str, req: FederationRequest, message: EmailMessage) -> bool:
+def send_once(*, key: str, req: FederationRequest | None, message: EmailMessage) -> bool:
     """Send message unless one with key went already; False when it had."""
     with transaction.atomic():
         try:
@@ -98,6 +99,32 @@ def request_email(
 def request_email_key(req: FederationRequest, key: str) -> str:
     """The SentEmail key of a request's email: each is sent once."""
     return f"request:{req.pk}:{key}"
+
+
+def send_confirmation_link(submission: PendingSubmission, *, secret: str) -> bool:
+    """The link that turns a public form's submission into a request, to the requester only."""
+    answers = submission.answers
+    body = render_to_string(
+        "emails/confirm_email.txt",
+        {
+            "name": answers["requester_name"],
+            "organisation": answers["organisation_name"],
+            "domains": [domain_unicode(name) for name in answers["domains"]],
+            "url": settings.SITE_URL + reverse("requests_app:confirm_email", args=[secret]),
+            "hours": settings.REQUESTER_CONFIRM_HOURS,
+            "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+        },
+    )
+    message = EmailMessage(
+        subject="Confirm your email address to send your Teams federation request",
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[submission.requester_email],
+        reply_to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(
+        key=f"submission:{submission.pk}:link:{submission.links_sent}", req=None, message=message
+    )
 
 
 def send_request_email(*, request_id: int, kind: str, key: str) -> bool:

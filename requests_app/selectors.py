@@ -18,6 +18,7 @@ from .models import (
     ContactRole,
     FederationRequest,
     Organisation,
+    PendingSubmission,
     RequestedDomain,
 )
 
@@ -55,6 +56,16 @@ def request_by_status_token(token: str) -> FederationRequest | None:
         .first()
     )
     return request
+
+
+def pending_submission(submission_id: int | None) -> PendingSubmission | None:
+    """A public submission still waiting for its requester's confirmation (None once used)."""
+    if submission_id is None:
+        return None
+    submission: PendingSubmission | None = PendingSubmission.objects.filter(
+        pk=submission_id, confirmed_at__isnull=True
+    ).first()
+    return submission
 
 
 def request_timeline(req: FederationRequest) -> list[AuditEvent]:

@@ -10,7 +10,7 @@ from django.db import OperationalError
 from . import emails, outbox
 from .checks import engine, resolver
 from .email_task import EMAIL_TASK_OPTIONS, EmailTask
-from .services import check_runs
+from .services import check_runs, submissions
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,17 @@ def send_request_email(request_id: int, kind: str, key: str) -> bool:
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_checks_worsened_email(request_id: int, run_id: int) -> bool:
     return emails.send_checks_worsened_email(request_id=request_id, run_id=run_id)
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
+def send_confirmation_link(submission_id: int, link_number: int) -> bool:
+    return submissions.submission_send_link(submission_id=submission_id, link_number=link_number)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def expire_submissions() -> int:
+    """Beat, hourly: delete public submissions whose confirmation link has expired."""
+    return submissions.submissions_expire()
 
 
 class SpocChangeEmailTask(EmailTask):

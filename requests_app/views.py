@@ -14,10 +14,11 @@ from . import selectors
 from .forms import RequestForm, WithdrawForm
 from .models import CLOSED_STATES, OPEN_STATES
 from .next_steps import NEXT_STEPS
-from .services import lifecycle
+from .services import lifecycle, submissions
 from .status_page import status_context
 
 SESSION_LAST_SUBMISSION = "last_submission"
+SESSION_PENDING_SUBMISSION = "pending_submission"
 
 
 def start(request):
@@ -41,14 +42,73 @@ def request_form(request):
             window_seconds=24 * 3600,
         ):
             return too_many(request)
-        try:
-            req = lifecycle.request_submit(**form.service_arguments())
-        except ActionRefused as refusal:
-            form.add_error(None, str(refusal))
-        else:
-            request.session[SESSION_LAST_SUBMISSION] = req.status_token
-            return redirect("requests_app:confirmation")
+        submission = submissions.submission_receive(**form.service_arguments())
+        request.session[SESSION_PENDING_SUBMISSION] = submission.pk
+        return redirect("requests_app:check_email")
     return render(request, "requests_app/request_form.html", {"form": form})
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def check_email(request):
+    """After the form: the link to confirm the address is on its way; it can be sent again."""
+    submission = selectors.pending_submission(request.session.get(SESSION_PENDING_SUBMISSION))
+    if submission is None:
+        return redirect("requests_app:start")
+    problem, resent = "", False
+    if request.method == "POST":
+        if not throttle.allow(
+            f"confirm:{client_ip(request)}",
+            limit=settings.CONFIRM_POSTS_PER_IP_PER_HOUR,
+            window_seconds=3600,
+        ):
+            return too_many(request)
+        try:
+            submissions.submission_resend(submission_id=submission.pk)
+        except ActionRefused as refusal:
+            problem = str(refusal)
+        else:
+            resent = True
+    return render(
+        request,
+        "requests_app/check_email.html",
+        {
+            "submission": submission,
+            "hours": settings.REQUESTER_CONFIRM_HOURS,
+            "problem": problem,
+            "resent": resent,
+        },
+        status=400 if problem else 200,
+    )
+
+
+@private_page
+@require_http_methods(["GET", "POST"])
+def confirm_email(request, secret):
+    """GET only shows a button (mail scanners open links); the POST sends the request."""
+    if request.method == "POST":
+        if not throttle.allow(
+            f"confirm:{client_ip(request)}",
+            limit=settings.CONFIRM_POSTS_PER_IP_PER_HOUR,
+            window_seconds=3600,
+        ):
+            return too_many(request)
+        try:
+            req = submissions.submission_confirm(secret=secret)
+        except ActionRefused as refusal:
+            return render(
+                request, "requests_app/confirm_email.html", {"problem": str(refusal)}, status=400
+            )
+        request.session.pop(SESSION_PENDING_SUBMISSION, None)
+        request.session[SESSION_LAST_SUBMISSION] = req.status_token
+        return redirect("requests_app:confirmation")
+    problem = submissions.link_problem(submissions.find_submission(secret))
+    return render(
+        request,
+        "requests_app/confirm_email.html",
+        {"problem": problem},
+        status=404 if problem == submissions.LINK_NOT_VALID else 200,
+    )
 
 
 @private_page

@@ -1,12 +1,44 @@
 """Small assertions shared by the service, view and admin tests."""
 
+import re
+from urllib.parse import urlsplit
+
+from django.core import mail
 from django.utils import timezone
 from django_otp.oath import totp
 
-from requests_app.models import AuditEvent, CheckRunState, FederationRequest, OutboxMessage
+from requests_app.models import (
+    AuditEvent,
+    CheckRunState,
+    FederationRequest,
+    OutboxMessage,
+    PendingSubmission,
+)
 from requests_app.services.check_runs import check_run_record
 from requests_app.services.contacts import ContactDetails
 from requests_app.services.lifecycle import request_submit
+from requests_app.services.submissions import submission_send_link
+
+CONFIRM_LINK = re.compile(r"https?://\S+/request/confirm/[^/\s]+/")
+
+
+def confirmation_link_path(body: str) -> str:
+    """The path of the confirmation link in an email's body."""
+    match = CONFIRM_LINK.search(body)
+    assert match, "no confirmation link in the email"
+    return urlsplit(match.group(0)).path
+
+
+def confirm_submission(client) -> FederationRequest:
+    """Play the worker (email the newest submission's link) and the requester (press the
+    button on the page it opens); the request the submission became."""
+    submission = PendingSubmission.objects.latest("pk")
+    assert submission_send_link(submission_id=submission.pk, link_number=submission.links_asked)
+    response = client.post(confirmation_link_path(mail.outbox[-1].body))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    submission.refresh_from_db()
+    assert submission.request is not None
+    return submission.request
 
 
 def reload(req) -> FederationRequest:

@@ -31,6 +31,9 @@ SIGN_IN = "redirect:/account/sign-in/"
 MATRIX = {
     "requests_app:start": [200, 200, 200, 200, 200],
     "requests_app:request_form": [200, 200, 200, 200, 200],
+    "requests_app:check_email": ["redirect:/"] * 5,
+    # A confirmation link is its own credential; an unknown one is a 404 page for everyone.
+    "requests_app:confirm_email": [404] * 5,
     "requests_app:confirmation": ["redirect:/"] * 5,
     "requests_app:status": [200] * 5,
     "requests_app:withdraw": [200] * 5,
@@ -144,6 +147,7 @@ def url_for(name: str, world) -> str:
         "agreements:status_download": [req.status_token],
         "requests_app:withdraw": [req.status_token],
         "accounts:sign_in_link": ["an-unknown-link"],
+        "requests_app:confirm_email": ["an-unknown-link"],
         "portal:request": [req.reference],
         "portal:agreement_download": [req.reference],
         "portal:contact_add": [req.reference],

@@ -10,7 +10,7 @@ from agreements.services.agreements import agreement_issue
 from requests_app.models import FederationRequest, OutboxMessage, State
 from requests_app.services.lifecycle import request_review
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
-from tests.helpers import submit_lakeside_care
+from tests.helpers import confirmation_link_path, submit_lakeside_care
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -40,9 +40,16 @@ def mail_to(address: str, subject_part: str):
 def test_submission_emails_requester_and_spoc_with_the_status_link(client, celery_worker_process):
     response = client.post(reverse("requests_app:request_form"), FORM)
     assert response.status_code == 302
+    [link_email] = wait_for(
+        lambda: mail_to("rowan@", "Confirm your email address"), what="the confirmation link"
+    )
+    assert link_email["To"] == "rowan@harbourside.example.org.uk"  # nobody else, yet
+    assert not FederationRequest.objects.exists()
+
+    assert client.post(confirmation_link_path(link_email.get_content())).status_code == 302
     req = FederationRequest.objects.get()
 
-    messages = wait_for(lambda: mail_to("rowan@", req.reference), what="the confirmation email")
+    messages = wait_for(lambda: mail_to("rowan@", req.reference), what="the request email")
     assert len(messages) == 1
     message = messages[0]
     assert "sam@harbourside.example.org.uk" in message["To"]

@@ -125,6 +125,10 @@ TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
 # The public request form: attempts per client address, and requests per requester's email.
 REQUEST_FORM_POSTS_PER_HOUR = env.int("REQUEST_FORM_POSTS_PER_HOUR", default=30)
 REQUESTS_PER_EMAIL_PER_DAY = env.int("REQUESTS_PER_EMAIL_PER_DAY", default=5)
+# A public submission waits this long for its requester to confirm their address by the emailed
+# link; the link is then dead and the submission deleted (a day: long enough to find the email).
+REQUESTER_CONFIRM_HOURS = env.int("REQUESTER_CONFIRM_HOURS", default=24)
+CONFIRM_POSTS_PER_IP_PER_HOUR = env.int("CONFIRM_POSTS_PER_IP_PER_HOUR", default=30)
 # Contacts' sign-in links: how long one works, and how many may be asked for per hour.
 SIGN_IN_LINK_MINUTES = env.int("SIGN_IN_LINK_MINUTES", default=10)
 SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR = env.int("SIGN_IN_LINKS_PER_ADDRESS_PER_HOUR", default=5)
@@ -174,6 +178,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-dispatch": {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
+    },
+    "expire-submissions": {
+        "task": "requests_app.tasks.expire_submissions",
+        "schedule": crontab(minute=15),
     },
     # Federated domains are checked again every week; a worse verdict is flagged to the team.
     "recheck-federated-domains": {

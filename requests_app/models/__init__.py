@@ -26,6 +26,7 @@ from .requests import (
     ods_code_validator,
     review_checks_max_age,
 )
+from .submissions import PendingSubmission
 
 __all__ = [
     "AGREEMENT_SENT_STATES",
@@ -46,6 +47,7 @@ __all__ = [
     "FederationRequest",
     "Organisation",
     "OutboxMessage",
+    "PendingSubmission",
     "RequestedDomain",
     "SentEmail",
     "SpocChange",

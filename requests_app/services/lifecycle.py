@@ -52,8 +52,10 @@ def request_submit(
     signatory: ContactDetails | None = None,
     actor: User | None = None,
     on_behalf_reason: str = "",
+    confirmed_email: bool = False,
 ) -> FederationRequest:
-    """Record a new request from the web form (actor None) or the service desk (actor given)."""
+    """Record a new request from the web form (actor None: submissions.submission_confirm, once
+    the requester has confirmed their address) or the service desk (actor given)."""
     channel = _channel(actor=actor, on_behalf_reason=on_behalf_reason)
     if not domains:
         raise ActionRefused("Enter at least one domain.")
@@ -85,12 +87,14 @@ def request_submit(
                 signatory=signatory,
             )
             submitted_by = "" if actor else f"{req.requester_name} <{req.requester_email}>"
+            confirmed = " The requester confirmed their email address by link." * confirmed_email
             audit(
                 req,
                 actor,
                 "request.submitted",
                 to_state=req.state,
-                message=f"Channel: {req.get_channel_display()}. Domains: {', '.join(names)}.",
+                message=f"Channel: {req.get_channel_display()}. Domains: {', '.join(names)}."
+                + confirmed,
                 actor_label=submitted_by,
             )
             queue_request_email(req, "submitted")

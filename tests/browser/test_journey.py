@@ -22,7 +22,7 @@ from requests_app.models import FederationRequest, State
 from tests.browser.staff import sign_in
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
 from tests.factories import UserFactory
-from tests.helpers import submit_lakeside_care
+from tests.helpers import confirmation_link_path, submit_lakeside_care
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -167,6 +167,17 @@ def submit_request(page: Page, live_url: str) -> str:
     domains_box.fill(f"{DOMAINS[0]}\n{DOMAINS[1].upper()}")
     spoc_email.fill(SPOC_EMAIL)
     page.get_by_role("button", name="Send request").click()
+
+    # Nothing is sent on until the requester confirms their address from the emailed link.
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Confirm your email address to send the request"
+    )
+    link_email = wait_for(
+        lambda: mail_to(REQUESTER_EMAIL, "Confirm your email address"), what="the link"
+    )[0]
+    assert not mail_to(SPOC_EMAIL, "")
+    page.goto(live_url + confirmation_link_path(link_email.get_content()))
+    page.get_by_role("button", name="Confirm and send the request").click()
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Request sent")
     expect(page).not_to_have_title(re.compile("Error"))

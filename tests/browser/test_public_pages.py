@@ -4,15 +4,19 @@ Chromium: no violation of any impact (WCAG 2.2 A and AA, and axe's best practice
 import json
 
 import pytest
+from django.core import mail
 from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import Page
 
 from agreements.models import EvidenceCriterion
-from requests_app.models import Contact, ContactRole, State
+from requests_app.models import Contact, ContactRole, PendingSubmission, State
+from requests_app.services.submissions import submission_send_link
 from tests.accounts.helpers import sign_in
 from tests.browser.axe import violations
+from tests.browser.test_journey import fill_request_form
 from tests.factories import UserFactory, request_in
+from tests.helpers import confirmation_link_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,6 +45,17 @@ def test_every_page_an_organisation_sees_passes_axe_in_every_state(page: Page, l
     page.get_by_role("button", name="Send request").click()
     page.locator(".nhsuk-error-summary").wait_for()
     found["request form with errors"] = violations(page)
+    fill_request_form(page, domains="harbourside.example.org.uk", spoc_email="sam@example.org.uk")
+    page.get_by_role("button", name="Send request").click()
+    page.get_by_role("button", name="Send the link again").wait_for()
+    found["check your email"] = violations(page)
+    submission = PendingSubmission.objects.get()
+    submission_send_link(submission_id=submission.pk, link_number=1)
+    check("confirm the request", confirmation_link_path(mail.outbox[-1].body))
+    page.get_by_role("button", name="Confirm and send the request").click()
+    page.locator("#reference").wait_for()
+    found["request sent"] = violations(page)
+    check("used confirmation link", confirmation_link_path(mail.outbox[-1].body))
     check("sign in", reverse("accounts:sign_in"))
     check("verify", reverse("agreements:verify"))
     check("not found", "/no-such-page/")

@@ -3,7 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from requests_app.models import AuditEvent, FederationRequest
+from requests_app.models import AuditEvent, FederationRequest, PendingSubmission
+from tests.helpers import confirm_submission
 from tests.requests_app.test_views import FORM_URL, submitted_request, valid_form
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_one_email_address_can_make_only_so_many_requests_a_day(client, settings
     )
 
     assert response.status_code == 429
-    assert FederationRequest.objects.count() == 2
+    assert PendingSubmission.objects.count() == 2
 
 
 def test_status_pages_are_never_cached_nor_indexed(client):
@@ -68,11 +69,13 @@ def test_behind_a_trusted_proxy_the_audit_records_the_client_address(client, set
     )
 
     assert response.status_code == 302
-    event = AuditEvent.objects.get(action="request.submitted")
+    event = AuditEvent.objects.get(action="request.confirmation_asked")
     assert event.ip_address == "198.51.100.20"  # what the trusted proxy saw; the rest is claims
 
 
 def test_without_a_trusted_proxy_a_forwarded_header_is_ignored(client):
     client.post(FORM_URL, valid_form(), HTTP_X_FORWARDED_FOR="203.0.113.99")
+    confirm_submission(client)
 
+    assert AuditEvent.objects.get(action="request.confirmation_asked").ip_address == "127.0.0.1"
     assert AuditEvent.objects.get(action="request.submitted").ip_address == "127.0.0.1"

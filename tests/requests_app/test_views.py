@@ -18,19 +18,21 @@ from requests_app.models import (
     Channel,
     ContactRole,
     FederationRequest,
+    PendingSubmission,
     RequestedDomain,
     State,
 )
 from requests_app.services import lifecycle
 from requests_app.services.contacts import ContactDetails
 from tests.factories import AgreementFactory, FederationRequestFactory
-from tests.helpers import finish_check_runs, reload
+from tests.helpers import confirm_submission, finish_check_runs, reload
 
 pytestmark = pytest.mark.django_db
 
 START_URL = reverse("requests_app:start")
 FORM_URL = reverse("requests_app:request_form")
 CONFIRMATION_URL = reverse("requests_app:confirmation")
+CHECK_EMAIL_URL = reverse("requests_app:check_email")
 
 
 # -- helpers -------------------------------------------------------------------------------------
@@ -184,8 +186,8 @@ def test_a_valid_request_is_recorded_and_confirmed_with_its_reference(client):
     response = client.post(FORM_URL, valid_form())
 
     assert response.status_code == 302
-    assert response["Location"] == CONFIRMATION_URL
-    req = FederationRequest.objects.get()
+    assert response["Location"] == CHECK_EMAIL_URL
+    req = confirm_submission(client)
     assert req.organisation.name == "Ashworth Community Care"
     assert req.organisation.ods_code == "AC1"
     assert req.organisation.has_nhsmail_presence is False
@@ -214,7 +216,7 @@ def test_a_valid_request_is_recorded_and_confirmed_with_its_reference(client):
     assert req.state == State.SUBMITTED
     assert req.requester_email == "robin@ashworth-care.org.uk"
 
-    confirmation = client.get(response["Location"])
+    confirmation = client.get(CONFIRMATION_URL)
 
     assert confirmation.status_code == 200
     assert re.search(rf'<strong id="reference">{req.reference}</strong>', text(confirmation))
@@ -240,7 +242,7 @@ def test_a_requester_who_is_the_spoc_types_their_name_and_email_once(client):
     )
 
     assert response.status_code == 302
-    spoc = FederationRequest.objects.get().contacts.get(role=ContactRole.SPOC)
+    spoc = confirm_submission(client).contacts.get(role=ContactRole.SPOC)
     assert (spoc.name, spoc.email) == ("Robin Requester", "robin@ashworth-care.org.uk")
     assert spoc.job_title == "IT Manager"
 
@@ -265,7 +267,7 @@ def test_the_signatory_can_be_named_on_the_form(client):
     )
 
     assert response.status_code == 302
-    signatory = FederationRequest.objects.get().contacts.get(role=ContactRole.SIGNATORY)
+    signatory = confirm_submission(client).contacts.get(role=ContactRole.SIGNATORY)
     assert (signatory.name, signatory.job_title, signatory.email) == (
         "Dana Director",
         "Director of Digital",
@@ -275,7 +277,7 @@ def test_the_signatory_can_be_named_on_the_form(client):
 
 def test_a_signatory_not_known_yet_is_left_out(client):
     client.post(FORM_URL, valid_form())
-    assert not FederationRequest.objects.get().contacts.filter(role=ContactRole.SIGNATORY)
+    assert not confirm_submission(client).contacts.filter(role=ContactRole.SIGNATORY)
 
 
 def test_a_signatory_half_named_is_asked_for_the_rest(client):
@@ -298,6 +300,7 @@ def test_the_confirmation_page_without_a_submission_sends_you_to_the_start(clien
 
 def test_the_confirmation_page_shows_only_this_browsers_own_submission(client):
     client.post(FORM_URL, valid_form())
+    confirm_submission(client)
     someone_else = Client()
 
     response = someone_else.get(CONFIRMATION_URL)
@@ -461,6 +464,7 @@ def test_a_domain_of_a_withdrawn_request_can_be_requested_again(client):
     response = client.post(FORM_URL, valid_form(domains="ashworth-care.org.uk"))
 
     assert response.status_code == 302
+    confirm_submission(client)
     assert FederationRequest.objects.count() == 2
 
 
@@ -477,7 +481,7 @@ def test_the_form_refuses_a_post_without_a_csrf_token():
     token = browser.cookies["csrftoken"].value
     response = browser.post(FORM_URL, {**valid_form(), "csrfmiddlewaretoken": token})
     assert response.status_code == 302
-    assert FederationRequest.objects.count() == 1
+    assert PendingSubmission.objects.count() == 1
 
 
 # -- the status page -----------------------------------------------------------------------------
