@@ -22,8 +22,12 @@ from .inlines import (
 )
 from .views import WorkbenchViews
 
-# The change page shows the newest audit events; the audit log's own list has them all.
+# The change page shows the newest audit events open and the rest of AUDIT_SHOWN folded; the
+# audit log's own list has them all.
 AUDIT_SHOWN = 50
+AUDIT_OPEN = 10
+# The fieldset of dates the lifecycle stamped: shown with the history, at the page's foot.
+HISTORY_FIELDSET = "Dates"
 
 
 class OverdueFilter(admin.SimpleListFilter):
@@ -61,7 +65,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
     show_full_result_count = False  # a second COUNT over every row is slow at scale
     fieldsets = (
         (
-            None,
+            "Request",
             {
                 "fields": (
                     "reference",
@@ -70,6 +74,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                     "channel",
                     "raised_by",
                     "raised_on_behalf_reason",
+                    "domain_list",
                     "requester_name",
                     "requester_email",
                     "justification",
@@ -78,8 +83,9 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
             },
         ),
         (
-            "Progress",
+            HISTORY_FIELDSET,
             {
+                "classes": ("collapse",),
                 "fields": (
                     "reviewed_at",
                     "reviewed_by",
@@ -97,12 +103,13 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
         ),
     )
     readonly_fields = [f for _, options in fieldsets for f in options["fields"]]
+    # In the order the page reads: agreement and evidence, then the people, then the rest.
     inlines = [
-        RequestedDomainInline,
-        ContactInline,
         AgreementInline,
         EvidenceItemInline,
+        ContactInline,
         TeamsSetupInline,
+        RequestedDomainInline,
     ]
 
     def get_queryset(self, request):
@@ -171,9 +178,11 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                     for domain in obj.domains.all()
                     if domain.name not in recorded
                 ]
+            context["history_fieldset"] = HISTORY_FIELDSET
             if request.user.has_perm("requests_app.view_auditevent"):
-                context["audit_events"] = selectors.recent_audit_events(obj, limit=AUDIT_SHOWN)
-                context["audit_shown"] = AUDIT_SHOWN
+                events = selectors.recent_audit_events(obj, limit=AUDIT_SHOWN)
+                context["audit_newest"] = events[:AUDIT_OPEN]
+                context["audit_older"] = events[AUDIT_OPEN:]
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def changelist_view(self, request, extra_context=None):

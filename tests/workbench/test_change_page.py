@@ -1,9 +1,12 @@
 """The request's change page in the workbench: the actions each state offers and to whom, what
 is being reviewed, and the newest audit events."""
 
+import re
+
 import pytest
 
-from requests_app.models import State
+from requests_app.audit import audit
+from requests_app.models import AuditEvent, State
 from requests_app.services.lifecycle import request_review
 from tests.factories import AgreementFactory, FederationRequestFactory, request_in
 from tests.workbench.helpers import (
@@ -107,3 +110,34 @@ def test_the_change_page_shows_the_newest_audit_events_to_the_feedback_team_only
     assert f"?q={req.reference}" in page  # the whole log, filtered to this request
     client.force_login(service_desk_user)
     assert 'id="audit-log"' not in client.get(change_url(req)).content.decode()
+
+
+def test_the_change_page_reads_top_down_with_older_history_folded(client, feedback_user):
+    req = request_in(State.FEDERATED, feedback_user)
+    for number in range(13 - AuditEvent.objects.filter(request=req).count()):
+        audit(req, feedback_user, "contact.updated", message=f"Event {number}.")
+    client.force_login(feedback_user)
+
+    page = client.get(change_url(req)).content.decode()
+
+    # State and what to do now, the request, its checks; agreement, evidence, contacts; history.
+    sections = [
+        'id="lifecycle-actions"',
+        'class="fieldset-heading">Request</h2>',
+        'id="domain-checks"',
+        'id="agreements-group"',
+        'id="evidence_items-group"',
+        'id="contacts-group"',
+        'id="history"',
+    ]
+    positions = [page.find(marker) for marker in sections]
+    assert -1 not in positions, dict(zip(sections, positions, strict=True))
+    assert positions == sorted(positions), dict(zip(sections, positions, strict=True))
+    # The dates the lifecycle stamped are in the history, folded (a <details> of their own).
+    history = page[page.find('id="history"') :]
+    assert re.search(r"<details>\s*<summary>\s*<h3[^>]*>Dates</h3>", history), history[:600]
+    # Only the newest 10 audit events are open; the others are one click away.
+    newest = history[: history.find('id="audit-older"')]
+    assert newest.count('<td class="nowrap">') == 10
+    older = re.search(r'<details id="audit-older">\s*<summary>(\d+) older events</summary>', page)
+    assert older and int(older.group(1)) == 3
