@@ -12,12 +12,12 @@ class AgreementsConfig(AppConfig):
 
         from . import guards
         from .criteria import ensure_default_criteria
-        from .selectors import sent_agreement
         from .services.notices import on_signatory_named
+        from .status import status_context
 
         guards.register()
         signatory_named.connect(on_signatory_named, dispatch_uid="agreements.invite_signatory")
-        register_status_context(lambda req: {"agreement": sent_agreement(req)})
+        register_status_context(status_context)
         post_migrate.connect(
             ensure_default_criteria, sender=self, dispatch_uid="agreements.default_criteria"
         )

@@ -18,6 +18,7 @@ from requests_app.models import FederationRequest, State
 from requests_app.selectors import current_signatory
 
 from .models import Agreement, EvidenceCriterion
+from .sealing import sealing_configured
 from .selectors import missing_evidence, returned_evidence, sent_agreement
 
 
@@ -46,6 +47,7 @@ def send_agreement_email(*, agreement_id: int) -> bool:
             "criteria": EvidenceCriterion.objects.all(),
             "status_url": status_url(req),
             "sign_in_url": sign_in_url(),
+            "portal_signing": sealing_configured(),
             "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         },
     )
@@ -72,6 +74,7 @@ def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> boo
         "missing_evidence": missing_evidence(req),
         "expiry_days": settings.FPA_EXPIRY_DAYS,
         "sign_in_url": sign_in_url(),
+        "portal_signing": sealing_configured(),
     }
     message = request_email(req, kind=kind, subject=SUBJECTS[kind], context=context)
     return send_once(key=request_email_key(req, key), req=req, message=message)

@@ -16,6 +16,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from agreements.dev_seal import make_seal_ca
 from tests.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,6 +53,12 @@ def sent_mail() -> list:
             if chunk.strip():
                 messages.append(message_from_bytes(chunk, policy=default_policy))
     return messages
+
+
+@pytest.fixture(scope="session")
+def seal_paths(tmp_path_factory):
+    """A seal certificate and its CA, made once per test session (agreements.dev_seal)."""
+    return make_seal_ca(tmp_path_factory.mktemp("seal"))
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,6 @@ import pytest
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from agreements.dev_seal import make_seal_ca
 from agreements.emails import send_signatory_invitation
 from agreements.services.agreements import request_send_agreement
 from agreements.services.notices import INVITATION_TASK
@@ -20,11 +19,6 @@ from tests.factories import AgreementFactory, FederationRequestFactory
 from tests.helpers import reload, use_seal
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(scope="session")
-def seal_paths(tmp_path_factory):
-    return make_seal_ca(tmp_path_factory.mktemp("seal"))
 
 
 @pytest.fixture(autouse=True)

@@ -10,11 +10,6 @@ from agreements.dev_seal import make_seal_ca
 from tests.helpers import use_seal
 
 
-@pytest.fixture(scope="session")
-def seal_paths(tmp_path_factory):
-    return make_seal_ca(tmp_path_factory.mktemp("seal"))
-
-
 @pytest.fixture
 def sealed_settings(settings, seal_paths):
     use_seal(settings, seal_paths)

@@ -12,7 +12,6 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements import sealing
-from agreements.dev_seal import make_seal_ca
 from agreements.models import Agreement, SignatureAct
 from agreements.selectors import current_agreement
 from agreements.services.agreements import agreement_render
@@ -26,11 +25,6 @@ from tests.helpers import use_seal
 pytestmark = pytest.mark.django_db
 
 SIGNATORY = "dana.director@harbourside.example"
-
-
-@pytest.fixture(scope="session")
-def seal_paths(tmp_path_factory):
-    return make_seal_ca(tmp_path_factory.mktemp("seal"))
 
 
 @pytest.fixture

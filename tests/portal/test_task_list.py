@@ -7,7 +7,6 @@ import re
 import pytest
 from django.urls import reverse
 
-from agreements.dev_seal import make_seal_ca
 from agreements.models import EvidenceCriterion
 from requests_app.models import Contact, ContactRole, State
 from tests.accounts.helpers import sign_in
@@ -75,11 +74,6 @@ def test_while_the_agreement_waits_the_spoc_names_the_signatory_and_evidence_goe
     assert shown["Set up Teams for NHSmail"] == ("Cannot start yet", "")
     page = client.get(reverse("portal:request", args=[req.reference])).content.decode()
     assert "while the signature is awaited" in page
-
-
-@pytest.fixture(scope="session")
-def seal_paths(tmp_path_factory):
-    return make_seal_ca(tmp_path_factory.mktemp("seal"))
 
 
 def test_the_signatory_finds_the_link_to_sign(client, feedback_user, settings, seal_paths):
