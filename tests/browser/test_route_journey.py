@@ -14,7 +14,7 @@ from playwright.sync_api import Browser, Page, expect
 from agreements.models import EvidenceCriterion, EvidenceItem
 from agreements.services.agreements import agreement_issue
 from agreements.services.evidence import evidence_verify, request_verify_evidence
-from requests_app.models import FederationRequest, State
+from requests_app.models import FederationRequest
 from requests_app.services.lifecycle import request_federate, request_review
 from tests.browser.test_journey import small_pdf
 from tests.conftest import sent_mail, wait_for, wait_for_check_runs
