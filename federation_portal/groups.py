@@ -4,7 +4,8 @@ from django.apps import AppConfig
 from django.contrib.auth.models import Group, Permission
 
 GROUP_PERMISSIONS = {
-    # Review, send, verify, federate, reject; see everything; keep the criteria current.
+    # Review, send, verify, federate, reject, suspend, reinstate, revoke; see everything; keep
+    # the criteria current.
     "Feedback team": [
         "requests_app.review_request",
         "requests_app.send_agreement",
@@ -14,6 +15,9 @@ GROUP_PERMISSIONS = {
         "requests_app.reject_request",
         "requests_app.withdraw_request",
         "requests_app.confirm_spoc_change",
+        "requests_app.suspend_request",
+        "requests_app.revoke_request",
+        "requests_app.view_allowlistapplication",
         "requests_app.view_spocchange",
         "requests_app.view_teamssetupconfirmation",
         "support.view_supportrequest",

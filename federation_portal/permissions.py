@@ -24,6 +24,13 @@ ACTION_PERMISSIONS = {
         "requests_app.confirm_spoc_change",
         "confirm or decline changes of SPOC",
     ),
+    "suspend": ("requests_app.suspend_request", "suspend requests"),
+    "reinstate": ("requests_app.suspend_request", "reinstate requests"),
+    "revoke": ("requests_app.revoke_request", "revoke agreements"),
+    "apply_change_set": (
+        "requests_app.federate_request",
+        "record allow list change sets as applied",
+    ),
     "work_support": ("support.change_supportrequest", "work support requests"),
     # Whoever reviews a request may ask for its domain checks to be run again.
     "run_checks": ("requests_app.review_request", "run the domain checks"),

@@ -5,7 +5,7 @@ The federation request's own page (the Feedback team's workbench) is in the work
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -16,6 +16,7 @@ from portal_kit.errors import ActionRefused
 
 from .allow_list_formats import EXPORT_FORMATS
 from .models import (
+    AllowListApplication,
     AllowListEntry,
     AuditEvent,
     CheckRun,
@@ -25,8 +26,13 @@ from .models import (
     SentEmail,
     SpocChange,
 )
+from .selectors import allow_list_change_set
 from .services import contacts
-from .services.allow_list import allow_list_export
+from .services.allow_list import (
+    allow_list_change_set_applied,
+    allow_list_change_set_export,
+    allow_list_export,
+)
 
 
 @admin.register(Organisation)
@@ -62,20 +68,90 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 class AllowListEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Domains join through federation, or manage.py import_allowlist."""
 
-    list_display = ("display_name", "domain", "effective_date", "source", "request")
-    list_filter = ("source", "effective_date")
+    list_display = (
+        "display_name",
+        "domain",
+        "effective_date",
+        "effective_to",
+        "source",
+        "request",
+        "end_reason",
+    )
+    list_filter = ("source", ("effective_to", admin.EmptyFieldListFilter), "effective_date")
     search_fields = ("domain", "request__reference")
     list_select_related = ("request",)
 
     def get_urls(self):
+        wrap = self.admin_site.admin_view
         return [
             path(
                 "export/<str:fmt>/",
-                self.admin_site.admin_view(self.export_view),
+                wrap(self.export_view),
                 name="requests_app_allowlistentry_export",
+            ),
+            path(
+                "changes/", wrap(self.change_set_view), name="requests_app_allowlistentry_changes"
+            ),
+            path(
+                "changes/<str:fmt>/",
+                wrap(self.change_set_export_view),
+                name="requests_app_allowlistentry_changes_export",
             ),
             *super().get_urls(),
         ]
+
+    def change_set_view(self, request):
+        """What the tenant must add and remove since the last change set applied; staff
+        record here that they applied one (its export's SHA-256 proves which)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        may_apply = may(request.user, "apply_change_set")
+        problem = ""
+        if request.method == "POST":
+            if not may_apply:
+                raise PermissionDenied
+            fmt = request.POST.get("format", "")
+            try:
+                if fmt not in EXPORT_FORMATS:
+                    raise ActionRefused("Choose the format of the file you applied.")
+                allow_list_change_set_applied(
+                    fmt=fmt, sha256=request.POST.get("sha256", ""), actor=request.user
+                )
+            except ActionRefused as refusal:
+                problem = str(refusal)
+            else:
+                messages.success(request, "Recorded: the tenant now holds the allow list.")
+                return HttpResponseRedirect(request.path)
+        change_set = allow_list_change_set()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Allow list changes for the tenant",
+            "opts": self.model._meta,
+            "change_set": change_set,
+            "export_formats": EXPORT_FORMATS,
+            "may_apply": may_apply,
+            "problem": problem,
+            "applied": AllowListApplication.objects.select_related("applied_by")[:10],
+        }
+        return TemplateResponse(
+            request,
+            "admin/requests_app/allowlistentry/change_set.html",
+            context,
+            status=400 if problem else 200,
+        )
+
+    def change_set_export_view(self, request, fmt):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        if fmt not in EXPORT_FORMATS:
+            raise Http404("No such format.")
+        export = allow_list_change_set_export(fmt=fmt, actor=request.user)
+        for warning in export.warnings:
+            messages.warning(request, warning)
+        response = HttpResponse(export.text, content_type=export.content_type)
+        response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
+        response["X-Content-SHA256"] = export.sha256
+        return response
 
     def changelist_view(self, request, extra_context=None):
         extra_context = {**(extra_context or {}), "export_formats": EXPORT_FORMATS}
@@ -97,6 +173,21 @@ class AllowListEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     pass
+
+
+@admin.register(AllowListApplication)
+class AllowListApplicationAdmin(ReadOnlyAdmin):
+    """Each change set staff applied to the tenant: who, when, and the export's SHA-256."""
+
+    list_display = (
+        "applied_at",
+        "applied_by",
+        "export_format",
+        "added",
+        "removed",
+        "export_sha256",
+    )
+    list_select_related = ("applied_by",)
 
 
 @admin.register(OutboxMessage)

@@ -206,3 +206,68 @@ def render_allow_list(domains: Iterable[str | AllowListRow], fmt: str) -> tuple[
     if not rows:
         warnings = ["The allow list is empty.", *warnings]
     return text, warnings
+
+
+# -- change sets: what the tenant must add and remove to match the allow list ------------------
+
+CHANGE_CSV_COLUMNS = ("domain", "domain_unicode", "change")
+
+
+def _change_rows(add: Iterable[str], remove: Iterable[str]) -> list[dict]:
+    changes = [(_a_label(name), "add") for name in add] + [
+        (_a_label(name), "remove") for name in remove
+    ]
+    return [
+        {"domain": name, "domain_unicode": domain_unicode(name), "change": change}
+        for name, change in sorted(set(changes))
+    ]
+
+
+def _ps_list(variable: str, names: list[str]) -> list[str]:
+    return [
+        f"${variable} = New-Object Collections.Generic.List[String]",
+        *(f'${variable}.Add("{name}")' for name in names),
+    ]
+
+
+def render_change_set(
+    *, add: Iterable[str], remove: Iterable[str], current: Iterable[str], fmt: str
+) -> tuple[str, list[str]]:
+    """The change set (add, remove) in fmt; Entra's policy has no change form, so for it the
+    whole document of current. Raises ValueError as render_allow_list does."""
+    export_format_named(fmt)
+    if fmt == "entra-b2b-json":
+        return render_allow_list(current, fmt)
+    rows = _change_rows(add, remove)
+    warnings = [] if rows else ["Nothing has changed since the last change set applied."]
+    if fmt == "csv":
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        writer.writerow(CHANGE_CSV_COLUMNS)
+        writer.writerows([row[column] for column in CHANGE_CSV_COLUMNS] for row in rows)
+        return buffer.getvalue(), warnings
+    if fmt == "json":
+        return json.dumps(rows, indent=2, ensure_ascii=False) + "\n", warnings
+    adds = [row["domain"] for row in rows if row["change"] == "add"]
+    removes = [row["domain"] for row in rows if row["change"] == "remove"]
+    # Teams: -AllowedDomainsAsAList takes a hashtable of Add and Remove lists (Microsoft's
+    # Set-CsTenantFederationConfiguration reference); an empty list is left out.
+    lines = [
+        f"# NHSmail Microsoft Teams federation allow list: {len(adds):,} to add, "
+        f"{len(removes):,} to remove.",
+        "# Run in a PowerShell session opened with Connect-MicrosoftTeams.",
+    ]
+    parts = []
+    if adds:
+        lines += _ps_list("add", adds)
+        parts.append("Add=$add")
+    if removes:
+        lines += _ps_list("remove", removes)
+        parts.append("Remove=$remove")
+    if parts:
+        lines.append(
+            "Set-CsTenantFederationConfiguration -AllowedDomainsAsAList @{" + "; ".join(parts) + "}"
+        )
+    else:
+        lines.append("# Nothing to change.")
+    return "\n".join(lines) + "\n", warnings

@@ -25,6 +25,9 @@ SUBJECTS = {
     "withdrawn": "Your Teams federation request {ref} has been withdrawn",
     "signed": "We have received the signed agreement for {ref}",
     "federated": "Your domains are federated with NHSmail ({ref})",
+    "suspended": "Federation with NHSmail is suspended for {ref}",
+    "reinstated": "Federation with NHSmail is restored for {ref}",
+    "revoked": "Your Federation Partnering Agreement has been revoked ({ref})",
 }
 
 

@@ -20,6 +20,11 @@ NEXT_STEPS = {
     "to NHSmail's allow list and tell you the date it takes effect.",
     State.FEDERATED: "Your domains are on NHSmail's allow list. Your technical contact should "
     "check that Teams external access allows nhs.net.",
+    State.SUSPENDED: "Federation is suspended: your domains are off NHSmail's allow list from "
+    "the date we emailed, for the reason given. Fix the cause and reply to that email; once the "
+    "domain checks pass again, the Feedback team reinstates your domains.",
+    State.REVOKED: "The agreement has been revoked and your domains are off NHSmail's allow "
+    "list. To federate again, make a new request once the cause is dealt with.",
     State.REJECTED: "This request is closed. You can make a new request once the reason above "
     "is addressed.",
     State.WITHDRAWN: "This request is closed. You can make a new request at any time.",

@@ -1,14 +1,17 @@
 """Reads shared by views, the admin, commands and tasks."""
 
 import contextlib
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import idna
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
 from .allow_list_formats import AllowListRow
 from .models import (
+    AllowListApplication,
     AllowListEntry,
     AuditEvent,
     CheckRun,
@@ -31,7 +34,7 @@ def domain_unavailable_reason(
     Only staff are told which request holds the domain: the public form must not tell anyone
     who types a domain which organisation asked for it.
     """
-    if AllowListEntry.objects.filter(domain=name).exists():
+    if AllowListEntry.objects.listed(timezone.localdate()).filter(domain=name).exists():
         return f"“{name}” is already federated with NHSmail; there is nothing more to request."
     live = RequestedDomain.objects.filter(name=name, is_live=True)
     if exclude_request_id is not None:
@@ -162,24 +165,59 @@ def check_run_results(run: CheckRun, *, for_requester: bool = False) -> list[dic
 
 
 def allow_list_rows(*, on_date: date | None = None) -> list[AllowListRow]:
-    """Every allow list entry with its details, by domain (only those in effect by on_date)."""
-    entries = AllowListEntry.objects.select_related("request").order_by("domain")
-    if on_date is not None:
-        entries = entries.filter(effective_date__lte=on_date)
-    return [
-        AllowListRow(
-            domain=entry.domain,
-            effective_date=entry.effective_date,
-            source=entry.source,
-            request_reference=(entry.request.reference or "") if entry.request else "",
+    """The allow list, a row per domain: the entries in effect on on_date, or without it every
+    entry not ended by today (those starting later included)."""
+    today = timezone.localdate()
+    entries = (
+        AllowListEntry.objects.in_effect(on_date)
+        if on_date is not None
+        else AllowListEntry.objects.listed(today)
+    )
+    rows: dict[str, AllowListRow] = {}
+    # Oldest first: a domain reinstated before its suspension took effect keeps its first row.
+    for entry in entries.select_related("request").order_by("domain", "effective_date", "pk"):
+        rows.setdefault(
+            entry.domain,
+            AllowListRow(
+                domain=entry.domain,
+                effective_date=entry.effective_date,
+                source=entry.source,
+                request_reference=(entry.request.reference or "") if entry.request else "",
+            ),
         )
-        for entry in entries
-    ]
+    return list(rows.values())
+
+
+@dataclass(frozen=True)
+class ChangeSet:
+    """What the tenant must add and remove to hold current, the allow list in effect today."""
+
+    add: list[str]
+    remove: list[str]
+    current: list[str]
+    since: AllowListApplication | None
+
+
+def allow_list_change_set() -> ChangeSet:
+    """The change since the last change set recorded as applied (all of it, before any)."""
+    last = AllowListApplication.objects.order_by("-applied_at", "-pk").first()
+    before = set(last.domains) if last else set()
+    current = {row.domain for row in allow_list_rows(on_date=timezone.localdate())}
+    return ChangeSet(
+        add=sorted(current - before),
+        remove=sorted(before - current),
+        current=sorted(current),
+        since=last,
+    )
 
 
 def domains_on_allow_list(names: list[str]) -> list[str]:
     """Those of names already on the allow list, sorted."""
-    listed = AllowListEntry.objects.filter(domain__in=names).values_list("domain", flat=True)
+    listed = (
+        AllowListEntry.objects.listed(timezone.localdate())
+        .filter(domain__in=names)
+        .values_list("domain", flat=True)
+    )
     return sorted(listed)
 
 

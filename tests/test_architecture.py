@@ -74,9 +74,11 @@ def test_diagram_draws_a_transition_from_several_states_once_from_each():
 
 def test_diagram_ends_where_requests_end():
     diagram = lifecycle_mermaid()
-    for terminal in ("federated", "rejected", "withdrawn"):
+    for terminal in ("rejected", "withdrawn", "revoked"):
         assert f"    {terminal} --> [*]\n" in diagram
-    assert "    submitted --> [*]\n" not in diagram
+    # Federated is no longer an end: a partner may be suspended, then reinstated or revoked.
+    for going_on in ("submitted", "federated", "suspended"):
+        assert f"    {going_on} --> [*]\n" not in diagram
 
 
 def test_command_prints_the_same_diagram_whatever_the_hash_seed():

@@ -11,10 +11,10 @@ from agreements.selectors import agreement_in_preparation
 from agreements.services import agreements, evidence, signatures
 from federation_portal.permissions import may
 from requests_app.models import FederationRequest
-from requests_app.services import lifecycle
+from requests_app.services import lifecycle, suspension
 from requests_app.services.locking import actor_refusal
 
-from .forms import FederateForm, ReasonForm, ReviewForm, SignatureForm
+from .forms import FederateForm, ReasonForm, ReviewForm, SignatureForm, SuspendForm
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -64,6 +64,32 @@ def _withdraw(req: FederationRequest, user: User, data: dict) -> str:
     return f"{req.reference} was withdrawn."
 
 
+def _suspend(req: FederationRequest, user: User, data: dict) -> str:
+    suspension.request_suspend(
+        request_id=req.pk,
+        actor=user,
+        reason=data["reason"],
+        effective_date=data["effective_date"],
+    )
+    return (
+        f"{req.reference} is suspended: its domains leave the allow list from "
+        f"{data['effective_date']:%d %B %Y}. Apply the allow list's change set to the tenant."
+    )
+
+
+def _reinstate(req: FederationRequest, user: User, data: dict) -> str:
+    suspension.request_reinstate(request_id=req.pk, actor=user, reason=data["reason"])
+    return (
+        f"{req.reference} is reinstated: its domains are back on the allow list. Apply the "
+        "allow list's change set to the tenant."
+    )
+
+
+def _revoke(req: FederationRequest, user: User, data: dict) -> str:
+    suspension.request_revoke(request_id=req.pk, actor=user, reason=data["reason"])
+    return f"The agreement of {req.reference} is revoked."
+
+
 # action: (button label, form class or None, handler, what the confirmation page says)
 ACTIONS = {
     "review": (
@@ -96,6 +122,27 @@ ACTIONS = {
         FederateForm,
         _federate,
         "The request's domains join NHSmail's allow list from the effective date.",
+    ),
+    "suspend": (
+        "Suspend",
+        SuspendForm,
+        _suspend,
+        "The domains leave the allow list from the date given and stay recorded; the "
+        "organisation is emailed the reason. Reinstating puts them back.",
+    ),
+    "reinstate": (
+        "Reinstate",
+        ReasonForm,
+        _reinstate,
+        "The domains return to the allow list from today. Domain checks run since the "
+        "suspension must pass.",
+    ),
+    "revoke": (
+        "Revoke the agreement",
+        ReasonForm,
+        _revoke,
+        "The agreement ends for good and the domains stay off the allow list. Someone other "
+        "than whoever suspended the request must revoke it.",
     ),
     "reject": ("Reject", ReasonForm, _reject, "The requester sees the reason."),
     "withdraw": (

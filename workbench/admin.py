@@ -98,7 +98,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                     "effective_date",
                     "closed_at",
                     "closed_reason",
-                )
+                ),
             },
         ),
     )

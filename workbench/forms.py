@@ -101,3 +101,14 @@ class EvidenceForm(UploadForm):
     notes = forms.CharField(
         label="Notes (optional)", required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+
+
+class SuspendForm(ReasonForm):
+    effective_date = forms.DateField(
+        label="Off the allow list from",
+        help_text="Today or later (YYYY-MM-DD). The domains stay recorded; reinstating puts "
+        "them back.",
+        initial=timezone.localdate,
+        widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
+        input_formats=["%Y-%m-%d"],
+    )

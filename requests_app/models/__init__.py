@@ -1,7 +1,7 @@
 """requests_app's data, one module per concept; every model is importable from here, as Django
 and the migrations expect."""
 
-from .allow_list import AllowListEntry, AllowListSource
+from .allow_list import AllowListApplication, AllowListEntry, AllowListSource
 from .audit_log import AuditEvent, AuditEventQuerySet
 from .check_runs import CheckRun, CheckRunPurpose, CheckRunState, CheckStatus, DomainCheck
 from .contacts import (
@@ -32,6 +32,7 @@ __all__ = [
     "AGREEMENT_SENT_STATES",
     "CLOSED_STATES",
     "OPEN_STATES",
+    "AllowListApplication",
     "AllowListEntry",
     "AllowListSource",
     "AuditEvent",

@@ -37,8 +37,10 @@ class State(models.TextChoices):
     SIGNED = "signed", "Agreement signed"
     EVIDENCE_VERIFIED = "evidence_verified", "Evidence verified"
     FEDERATED = "federated", "Federated"
+    SUSPENDED = "suspended", "Suspended"
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
+    REVOKED = "revoked", "Revoked"
 
 
 # States from which a request can still be rejected or withdrawn, and whose domains are held.
@@ -49,7 +51,7 @@ OPEN_STATES = [
     State.SIGNED,
     State.EVIDENCE_VERIFIED,
 ]
-CLOSED_STATES = [State.REJECTED, State.WITHDRAWN]
+CLOSED_STATES = [State.REJECTED, State.WITHDRAWN, State.REVOKED]
 # States in which the request's agreement has been sent (and perhaps signed since).
 AGREEMENT_SENT_STATES = [State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED]
 
@@ -132,6 +134,17 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     )
     federated_at = models.DateTimeField(null=True, blank=True)
     effective_date = models.DateField(null=True, blank=True)
+    # The suspension in force (cleared on reinstatement; every one stays in the audit log).
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="suspended_requests",
+    )
+    suspended_from = models.DateField("off the allow list from", null=True, blank=True)
+    suspension_reason = models.TextField(blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     closed_reason = models.TextField(blank=True)
 
@@ -147,6 +160,8 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
             ("withdraw_request", "Can withdraw a federation request"),
             ("raise_on_behalf", "Can raise a request on an organisation's behalf"),
             ("confirm_spoc_change", "Can confirm or decline a change of SPOC"),
+            ("suspend_request", "Can suspend or reinstate a federated request"),
+            ("revoke_request", "Can revoke a suspended request's agreement"),
         ]
         indexes = [
             # The admin's state filter and its count; the changelist sorts by newest first.
@@ -226,6 +241,30 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     def federate(self, *, effective_date):
         self.federated_at = timezone.now()
         self.effective_date = effective_date
+
+    @transition(field=state, source=State.FEDERATED, target=State.SUSPENDED)
+    def suspend(self, *, suspender, reason: str, effective_date):
+        """The domains leave the allow list from effective_date; the partnership is paused."""
+        self.suspended_at = timezone.now()
+        self.suspended_by = suspender
+        self.suspended_from = effective_date
+        self.suspension_reason = reason
+
+    @transition(field=state, source=State.SUSPENDED, target=State.FEDERATED)
+    def reinstate(self, *, effective_date):
+        """Back on the allow list from effective_date, once the cause is fixed."""
+        self.suspended_at = None
+        self.suspended_by = None
+        self.suspended_from = None
+        self.suspension_reason = ""
+        self.effective_date = effective_date
+
+    @transition(field=state, source=State.SUSPENDED, target=State.REVOKED)
+    def revoke(self, *, reason: str):
+        """Terminal: the agreement ends. Only from suspended, so that one person suspends and
+        another revokes (four eyes)."""
+        self.closed_at = timezone.now()
+        self.closed_reason = reason
 
     @transition(field=state, source=OPEN_STATES, target=State.REJECTED)
     def reject(self, *, reason: str):

@@ -1,8 +1,11 @@
-"""The allow list's writes: domains join it when a request is federated or from an import of
-domains federated before the portal existed; every export is audited."""
+"""The allow list's writes: domains join it when a request is federated (or reinstated) or from
+an import of domains federated before the portal existed, and leave it, from a date, when a
+request is suspended or revoked; nothing is deleted. Every export, and every change set staff
+apply to the tenant, is audited."""
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
@@ -14,10 +17,10 @@ from federation_portal.permissions import ensure_may
 from portal_kit.errors import ActionRefused
 
 from .. import selectors
-from ..allow_list_formats import export_format_named, render_allow_list
+from ..allow_list_formats import export_format_named, render_allow_list, render_change_set
 from ..audit import audit
 from ..domains import DomainError
-from ..models import AllowListEntry, AllowListSource, FederationRequest
+from ..models import AllowListApplication, AllowListEntry, AllowListSource, FederationRequest
 from .domain_names import clean_domain
 
 if TYPE_CHECKING:
@@ -46,12 +49,54 @@ def allow_list_add(
     )
 
 
+def allow_list_end(
+    *, request: FederationRequest, effective_to: date, actor: User | None, reason: str
+) -> list[str]:
+    """Take request's domains off the allow list from effective_to (entries end, nothing is
+    deleted); call inside the caller's transaction. Returns the domains ended."""
+    entries = AllowListEntry.objects.filter(request=request).listed(effective_to)
+    names = sorted(entries.values_list("domain", flat=True))
+    entries.update(
+        effective_to=effective_to, ended_at=timezone.now(), ended_by=actor, end_reason=reason
+    )
+    return names
+
+
+def allow_list_restore(
+    *, request: FederationRequest, effective_date: date, actor: User | None
+) -> list[str]:
+    """Put request's domains back on the allow list from effective_date: an end not yet reached
+    is called off, an ended entry is followed by a new one. Returns the domains restored."""
+    names = sorted(request.domains.filter(is_live=True).values_list("name", flat=True))
+    # Ends still to come (a suspension from a later date) are called off...
+    AllowListEntry.objects.filter(request=request, effective_to__gt=effective_date).update(
+        effective_to=None, ended_at=None, ended_by=None, end_reason=""
+    )
+    # ...and domains whose entry has ended start a new one.
+    listed = set(
+        AllowListEntry.objects.filter(request=request)
+        .listed(effective_date)
+        .values_list("domain", flat=True)
+    )
+    allow_list_add(
+        names=[name for name in names if name not in listed],
+        request=request,
+        effective_date=effective_date,
+        actor=actor,
+    )
+    return names
+
+
 @dataclass(frozen=True)
 class AllowListExport:
     filename: str
     content_type: str
     text: str
     warnings: list[str]
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
 
 
 def allow_list_export(
@@ -190,3 +235,64 @@ def allow_list_import(
             "was imported. Run the import again to see which."
         ) from None
     return ImportResult(domains=names, effective_date=effective_date)
+
+
+def _change_set_export(fmt: str) -> tuple[AllowListExport, selectors.ChangeSet]:
+    export_format = export_format_named(fmt)
+    change_set = selectors.allow_list_change_set()
+    text, warnings = render_change_set(
+        add=change_set.add, remove=change_set.remove, current=change_set.current, fmt=fmt
+    )
+    suffix = "" if fmt in ("csv", "json") else f"-{fmt}"
+    filename = (
+        f"nhsmail-allow-list-changes{suffix}-{timezone.localdate().isoformat()}."
+        f"{export_format.extension}"
+    )
+    return AllowListExport(filename, export_format.content_type, text, warnings), change_set
+
+
+def allow_list_change_set_export(*, fmt: str, actor: User | None) -> AllowListExport:
+    """What the tenant must add and remove to match the allow list in effect today, since the
+    last change set staff recorded as applied; audited with its SHA-256."""
+    export, change_set = _change_set_export(fmt)
+    audit(
+        None,
+        actor,
+        "allowlist.change_set_exported",
+        message=f"{fmt}: +{len(change_set.add)} -{len(change_set.remove)}, "
+        f"SHA-256 {export.sha256}.",
+    )
+    return export
+
+
+def allow_list_change_set_applied(*, fmt: str, sha256: str, actor: User) -> AllowListApplication:
+    """Record that staff applied the change set whose export had sha256 to the tenant. Refused
+    when the allow list has changed since that export (the file applied is not this one)."""
+    ensure_may(actor, "apply_change_set")
+    with transaction.atomic():
+        # One recording at a time: the next change set is judged from the newest.
+        AllowListApplication.objects.select_for_update().order_by("-pk").first()
+        export, change_set = _change_set_export(fmt)
+        if sha256.strip().lower() != export.sha256:
+            raise ActionRefused(
+                "That SHA-256 is not the current change set's: the allow list has changed since "
+                "it was exported, or it is another file. Export the change set again, apply it, "
+                "then record it."
+            )
+        application: AllowListApplication = AllowListApplication.objects.create(
+            applied_by=actor,
+            export_format=fmt,
+            export_sha256=export.sha256,
+            domains=sorted(change_set.current),
+            added=len(change_set.add),
+            removed=len(change_set.remove),
+        )
+        audit(
+            None,
+            actor,
+            "allowlist.change_set_applied",
+            message=f"{fmt}: +{len(change_set.add)} -{len(change_set.remove)}, "
+            f"SHA-256 {export.sha256}. Added: {', '.join(change_set.add) or 'none'}. "
+            f"Removed: {', '.join(change_set.remove) or 'none'}.",
+        )
+    return application

@@ -37,6 +37,9 @@ ACTION_PHRASES = {
     "reject": "rejected",
     "withdraw": "withdrawn",
     "expire_agreement": "returned for a fresh agreement",
+    "suspend": "suspended",
+    "reinstate": "reinstated",
+    "revoke": "revoked",
 }
 
 _guards: defaultdict[str, list[Guard]] = defaultdict(list)

@@ -6,6 +6,7 @@ import hashlib
 import re
 
 import pytest
+from django.utils import timezone
 
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from agreements.selectors import current_agreement
@@ -17,6 +18,7 @@ from requests_app.models import (
     OutboxMessage,
     State,
 )
+from requests_app.services import lifecycle
 from requests_app.services.check_runs import check_run_start
 from tests.factories import UserFactory, request_in
 from tests.helpers import finish_check_runs, reload
@@ -374,3 +376,26 @@ def test_whoever_verified_the_evidence_is_not_offered_the_federate_button(client
     assert 'id="action-federate"' not in client.get(change_url(req)).content.decode()
     client.force_login(colleague)
     assert 'id="action-federate"' in client.get(change_url(req)).content.decode()
+
+
+def test_suspending_from_the_workbench_then_a_colleague_revokes(client, feedback_user):
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user)
+    lifecycle.request_federate(request_id=req.pk, actor=feedback_user)
+    colleague = UserFactory(username="colin.colleague", groups=["Feedback team"])
+    client.force_login(feedback_user)
+
+    response = client.post(
+        act_url(req, "suspend"),
+        {"reason": "DMARC is p=none.", "effective_date": timezone.localdate().isoformat()},
+        follow=True,
+    )
+
+    assert shown_messages(response)[0][0] == "success"
+    assert "is suspended" in shown_messages(response)[0][1]
+    page = client.get(change_url(req)).content.decode()
+    assert 'id="action-reinstate"' in page
+    assert 'id="action-revoke"' not in page  # four eyes: the suspender may not revoke
+    client.force_login(colleague)
+    assert 'id="action-revoke"' in client.get(change_url(req)).content.decode()
+    client.post(act_url(req, "revoke"), {"reason": "Not fixed."}, follow=True)
+    assert FederationRequest.objects.get(pk=req.pk).state == State.REVOKED

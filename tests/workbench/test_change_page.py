@@ -28,9 +28,11 @@ FEEDBACK_TEAM_LINKS = {
     State.FPA_SENT: {"record_signature", "reject", "withdraw", "add-evidence"},
     State.SIGNED: {"verify_evidence", "reject", "withdraw", "add-evidence"},
     State.EVIDENCE_VERIFIED: {"federate", "reject", "withdraw"},
-    State.FEDERATED: set(),
+    State.FEDERATED: {"suspend"},
+    State.SUSPENDED: {"reinstate", "revoke"},
     State.REJECTED: set(),
     State.WITHDRAWN: set(),
+    State.REVOKED: set(),
 }
 
 
