@@ -30,7 +30,11 @@ def named_files(path: Path) -> list[str]:
 
 
 def missing_files(folder: Path) -> list[str]:
-    """Every name in folder's CSS and JS that points at no file ("file.css: name")."""
+    """Every name in folder's CSS and JS that points at no file beside it ("file.css: name").
+
+    A remote or root-relative URL counts as missing: the portal serves its own assets, and its
+    Content-Security-Policy allows no other origin.
+    """
     missing = []
     for path in sorted([*folder.rglob("*.css"), *folder.rglob("*.js"), *folder.rglob("*.mjs")]):
         for name in named_files(path):
