@@ -116,9 +116,10 @@ def test_the_db_and_redis_health_checks_ask_the_real_servers():
     pg = _health_command("db")
     assert _healthy([*pg, "-h", db["HOST"], "-p", str(db["PORT"])])
     assert not _healthy([*pg, "-h", "127.0.0.1", "-p", str(_free_port())])
-    redis_cli = _health_command("redis")
-    assert _healthy([*redis_cli, "-h", "127.0.0.1", "-p", "6379"])
-    assert not _healthy([*redis_cli, "-h", "127.0.0.1", "-p", str(_free_port())])
+    # Here the servers listen on loopback ports, not in the container beside the check.
+    assert _healthy(_health_command("redis", {"redis-cli": "redis-cli -h 127.0.0.1 -p 6379"}))
+    closed = f"redis-cli -h 127.0.0.1 -p {_free_port()}"
+    assert not _healthy(_health_command("redis", {"redis-cli": closed}))
 
 
 @pytest.mark.worker
