@@ -13,3 +13,9 @@ urlpatterns = [
     path("account/", include("portal.urls")),
     path("", include("requests_app.urls")),
 ]
+
+# The portal's own error pages on the NHS.UK design system (federation_portal.errors).
+handler400 = "federation_portal.errors.bad_request"
+handler403 = "federation_portal.errors.permission_denied"
+handler404 = "federation_portal.errors.page_not_found"
+handler500 = "federation_portal.errors.server_error"

@@ -9,7 +9,13 @@ SECRET_KEY = env("SECRET_KEY", default="local-development-only-not-secret")
 EMAIL_BACKEND = env("EMAIL_BACKEND", default="federation_portal.local_mail.LocalMailBackend")
 LOCAL_MAIL_DIR = env("LOCAL_MAIL_DIR", default=str(BASE_DIR / "var" / "mail"))
 # Static files straight from static/ (no collectstatic), as runserver does only with DEBUG on.
-MIDDLEWARE = [MIDDLEWARE[0], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]
+# After the CSP middleware, as in production, so static files carry the policy too.
+_AFTER_CSP = MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1
+MIDDLEWARE = [
+    *MIDDLEWARE[:_AFTER_CSP],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[_AFTER_CSP:],
+]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 

@@ -23,11 +23,18 @@ CSRF_COOKIE_SECURE = True
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = 31536000
-# Static files from gunicorn itself, compressed and cache-busted (collectstatic at build time).
+# Every host under the portal's name is HTTPS only (check --deploy: security.W005). The preload
+# token does nothing until the domain's owner submits the domain to browsers' list (W021).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+# Static files from gunicorn itself, compressed and cache-busted (collectstatic at build time),
+# after the security and CSP middleware so every file carries their headers too (an SVG is a
+# document a browser may open).
+_AFTER_CSP = MIDDLEWARE.index("csp.middleware.CSPMiddleware") + 1  # noqa: F405
 MIDDLEWARE = [
-    MIDDLEWARE[0],  # noqa: F405 (SecurityMiddleware first)
+    *MIDDLEWARE[:_AFTER_CSP],  # noqa: F405
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    *MIDDLEWARE[1:],  # noqa: F405
+    *MIDDLEWARE[_AFTER_CSP:],  # noqa: F405
 ]
 STORAGES = {
     **STORAGES,  # noqa: F405

@@ -54,7 +54,8 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(autouse=True)
 def loopback_only(context):
     """Abort any request that would leave the machine; fail the test that made one, and the
-    test whose pages lost a stylesheet, script or image or threw a script error."""
+    test whose pages lost a stylesheet, script or image, threw a script error or broke the
+    Content-Security-Policy."""
     escaped: list[str] = []
     broken: list[str] = []
 
@@ -74,6 +75,17 @@ def loopback_only(context):
     context.route("**/*", guard)
     context.on("response", check_response)
     context.on("weberror", lambda error: broken.append(f"script error: {error.error}"))
+    # Chromium reports on the console what the Content-Security-Policy refused: every journey
+    # checks it. What a test evaluates itself (axe-core sets style attributes as it measures)
+    # has no source URL; the pages' own markup and scripts always have one.
+    context.on(
+        "console",
+        lambda message: (
+            broken.append(f"CSP: {message.text} ({message.location['url']})")
+            if "Content Security Policy" in message.text and message.location.get("url")
+            else None
+        ),
+    )
     yield
     assert not escaped, f"pages asked for something outside loopback: {escaped}"
     assert not broken, f"pages lost a resource or threw: {broken}"

@@ -1,0 +1,76 @@
+"""The portal's own error pages (400, 403, 404, 500) on the NHS.UK design system, and the guard
+that answers 400 to a body in a character set the portal does not read.
+
+The 400 and 500 pages render without the request: the request may be what failed (an unreadable
+body, a database gone), and a context processor or a session lookup must not fail a second time.
+The 403 and 404 pages render with it, so a signed-in contact keeps the account bar.
+"""
+
+import codecs
+
+from django.conf import settings
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseForbidden,
+    HttpResponseNotFound,
+    HttpResponseServerError,
+)
+from django.template import loader
+from django.utils.http import parse_header_parameters
+
+
+def _without_request(template_name: str) -> str:
+    return loader.render_to_string(
+        template_name, {"feedback_team_email": settings.FEEDBACK_TEAM_EMAIL}
+    )
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return HttpResponseBadRequest(_without_request("400.html"))
+
+
+def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return HttpResponseForbidden(loader.render_to_string("403.html", request=request))
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return HttpResponseNotFound(loader.render_to_string("404.html", request=request))
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return HttpResponseServerError(_without_request("500.html"))
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A form refused for its CSRF token (an old page, cookies blocked); the reason, which names
+    the check that failed, goes to the log (django.security.csrf), not to the page."""
+    return HttpResponseForbidden(_without_request("403_csrf.html"))
+
+
+def _is_utf8(charset: str) -> bool:
+    try:
+        return codecs.lookup(charset).name == "utf-8"
+    except LookupError:
+        return False
+
+
+class RefuseForeignCharsetMiddleware:
+    """Answer 400 to a request whose Content-Type names a charset other than UTF-8.
+
+    Every page the portal serves is UTF-8, so browsers send its forms in UTF-8 and name no
+    charset. Django decodes a body in the charset the client names: an unknown one raises
+    LookupError in the CSRF middleware (a 500), and multipart bodies are decoded field by field
+    in it. Refusing the charset before anything reads the body closes every such path at once.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        _, params = parse_header_parameters(request.META.get("CONTENT_TYPE", ""))
+        charset = params.get("charset")
+        if charset is not None and not _is_utf8(charset):
+            return bad_request(request)
+        return self.get_response(request)
