@@ -181,7 +181,17 @@ def _inspect_pdf(content: bytes) -> Inspection:
             pages = len(reader.pages)
     except Refused:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError):
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        OSError,
+        RecursionError,
+        zlib.error,
+    ):
         raise Refused("The file could not be read as a PDF. Upload it again.") from None
     if pages < 1:
         raise Refused("The PDF has no pages.")

@@ -233,13 +233,29 @@ def _objects_in_stream(stream, reader):
         yield number, read_object(source, reader)
 
 
+def _objects_by_cross_reference(reader):
+    """(number, object) for each object the cross-reference tables name, read where they say:
+    what a viewer reads, even where scanning the file would take it for stream data."""
+    from pypdf.generic import IndirectObject
+
+    numbers = {(n, g) for g, entries in reader.xref.items() for n in entries}
+    numbers |= {(n, 0) for n in reader.xref_objStm}
+    if len(numbers) > MAX_OBJECTS:
+        raise Refused("The PDF has too many objects to check.")
+    for number, generation in sorted(numbers):
+        yield number, IndirectObject(number, generation, reader).get_object()
+
+
 def judge_every_object(content: bytes, bodies: list[tuple[int, int]], reader) -> None:
     """Refused when any object of any revision holds an action, a link or an annotation outside
     the allow-lists."""
+    from itertools import chain
+
     budget = [MAX_OBJECTS * 10]
     expected: dict[str, set[int]] = {ACTION: set(), ACTIONS: set(), ANNOTATION: set()}
     objects: dict[int, list] = {}
-    for number, obj in _every_object(content, bodies, reader):
+    found = chain(_every_object(content, bodies, reader), _objects_by_cross_reference(reader))
+    for number, obj in found:
         objects.setdefault(number, []).append(obj)
         _visit(obj, None, expected, budget)
     judged: set[tuple[int, str]] = set()

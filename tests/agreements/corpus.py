@@ -31,6 +31,34 @@ def build_pdf(*extra, catalog=b"", page=b"", tail=b"") -> bytes:
     return bytes(out) + tail
 
 
+def object_inside_stream_data(hidden: bytes) -> bytes:
+    """A PDF whose cross-reference table points at an object (5, on the page's /Annots) written
+    inside what the file's syntax makes the data of stream 4: where a viewer reads it, and a
+    scan for objects outside streams would not."""
+    out = bytearray(b"%PDF-1.7\n")
+    offsets = {}
+    for number, body in enumerate(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 200 200] /Annots [5 0 R] >>",
+        ],
+        start=1,
+    ):
+        offsets[number] = len(out)
+        out += b"%d 0 obj\n" % number + body + b"\nendobj\n"
+    inside = b"5 0 obj\n" + hidden + b"\nendobj\n"
+    offsets[4] = len(out)
+    out += b"4 0 obj\n<< /Length %d >>\nstream\n" % len(inside)
+    offsets[5] = len(out)
+    out += inside + b"endstream\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 6\n0000000000 65535 f \n"
+    out += b"".join(b"%010d 00000 n \n" % offsets[n] for n in range(1, 6))
+    out += b"trailer\n<< /Size 6 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref
+    return bytes(out)
+
+
 def append_revision(base: bytes, objects: dict[int, bytes], *, between: bytes = b"") -> bytes:
     """base with an incremental update (ISO 32000-1 7.5.6) writing objects anew; between is put
     after base's %%EOF, before the new objects."""

@@ -18,6 +18,7 @@ from tests.agreements.corpus import (
     build_pdf,
     image_bytes,
     link,
+    object_inside_stream_data,
     object_stream,
     pdf_with_link,
     pdf_with_outline,
@@ -212,6 +213,10 @@ HOSTILE_LINKS = {
     ),
     "a javascript: link in an object stream": (
         build_pdf(object_stream({9: link(uri(b"(javascript:x)"))})),
+        "a javascript: link",
+    ),
+    "a javascript: link where the file's syntax says stream data": (
+        object_inside_stream_data(link(uri(b"(javascript:app.alert(1))"))),
         "a javascript: link",
     ),
     "a javascript: link added by an incremental update": (
