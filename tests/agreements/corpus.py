@@ -141,3 +141,42 @@ def png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 HTML_PAGE = b"<html><body><script>alert(document.cookie)</script></body></html>\n"
+
+
+def pyhanko_object_streams_pdf(address: str = "https://example.org/") -> bytes:
+    """A page with a link to address, written by pyHanko with a compressed object stream and a
+    cross-reference stream (the syntax of many signing services' PDFs)."""
+    from pyhanko.pdf_utils import writer
+    from pyhanko.pdf_utils.generic import (
+        ArrayObject,
+        DictionaryObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    def box(*numbers):
+        return ArrayObject([NumberObject(n) for n in numbers])
+
+    pdf = writer.PdfFileWriter(stream_xrefs=True)
+    objects = pdf.prepare_object_stream()
+    action = {"/S": NameObject("/URI"), "/URI": TextStringObject(address)}
+    annotation = {
+        "/Type": NameObject("/Annot"),
+        "/Subtype": NameObject("/Link"),
+        "/Rect": box(0, 0, 90, 20),
+        "/A": DictionaryObject({NameObject(k): v for k, v in action.items()}),
+    }
+    reference = pdf.add_object(
+        DictionaryObject({NameObject(k): v for k, v in annotation.items()}), obj_stream=objects
+    )
+    page = {
+        "/Type": NameObject("/Page"),
+        "/MediaBox": box(0, 0, 595, 842),
+        "/Resources": DictionaryObject(),
+        "/Annots": ArrayObject([reference]),
+    }
+    pdf.insert_page(DictionaryObject({NameObject(k): v for k, v in page.items()}))
+    out = io.BytesIO()
+    pdf.write(out)
+    return out.getvalue()

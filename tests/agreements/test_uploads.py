@@ -23,6 +23,7 @@ from tests.agreements.corpus import (
     pdf_with_link,
     pdf_with_outline,
     png_chunk,
+    pyhanko_object_streams_pdf,
     small_zip,
     stream,
     uri,
@@ -219,6 +220,10 @@ HOSTILE_LINKS = {
         object_inside_stream_data(link(uri(b"(javascript:app.alert(1))"))),
         "a javascript: link",
     ),
+    "a javascript: link in a compressed object stream (pyHanko)": (
+        pyhanko_object_streams_pdf("javascript:app.alert(1)"),
+        "a javascript: link",
+    ),
     "a javascript: link added by an incremental update": (
         append_revision(
             CLEAN,
@@ -302,6 +307,19 @@ def pypdf_with_links_and_outline() -> bytes:
     return buffer.getvalue()
 
 
+def cairo_pdf() -> bytes:
+    """The WeasyPrint PDF written again by poppler's cairo writer: another producer's syntax."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        source, target = Path(folder) / "in.pdf", Path(folder) / "out.pdf"
+        source.write_bytes(weasyprint_pdf())
+        subprocess.run(["pdftocairo", "-pdf", str(source), str(target)], check=True)
+        return target.read_bytes()
+
+
 def incremental_update_with_a_web_link() -> bytes:
     """An update adding an https link, as a second signer's tool would append its revision."""
     return (
@@ -327,6 +345,8 @@ ORDINARY = {
     "three pages (pypdf)": lambda: pypdf_pdf(pages=3),
     "written by hand": build_pdf,
     "WeasyPrint, with an image and a link": weasyprint_pdf,
+    "poppler's cairo writer, with an image and a link": cairo_pdf,
+    "an https link in a compressed object stream (pyHanko)": pyhanko_object_streams_pdf,
 }
 
 
