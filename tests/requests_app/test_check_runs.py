@@ -418,7 +418,7 @@ def test_checks_that_could_not_be_made_are_shown_as_such_to_requester_and_staff(
     assert "Could not be checked" in status.content.decode()
     client.force_login(feedback_user)
     admin = client.get(reverse("admin:requests_app_federationrequest_change", args=[req.pk]))
-    assert f"{DOMAINS[0]}: <span class=\"check-verdict check-error\">Could not be checked" in (
+    assert f'{DOMAINS[0]}: <span class="check-verdict check-error">Could not be checked' in (
         admin.content.decode()
     )
 
