@@ -198,8 +198,9 @@ def _inspect_pdf(content: bytes) -> Inspection:
     return Inspection("pdf", pages=pages)
 
 
-def _refuse_other_kinds(content: bytes, name: str) -> None:
-    if _HTML.search(content):
+def _refuse_other_kinds(content: bytes, name: str, *, searched: bytes | None = None) -> None:
+    """HTML in searched (the whole file unless given), or a ZIP archive at the file's end."""
+    if _HTML.search(content if searched is None else searched):
         raise Refused(f"The file holds HTML as well as {name}, so it was not accepted.")
     refuse_zip(content)
 
@@ -207,8 +208,8 @@ def _refuse_other_kinds(content: bytes, name: str) -> None:
 def _inspect_image(content: bytes, kind: str) -> Inspection:
     from PIL import Image
 
-    refuse_after_image_end(content, kind)
-    _refuse_other_kinds(content, KIND_NAMES[kind])
+    metadata = refuse_after_image_end(content, kind)
+    _refuse_other_kinds(content, KIND_NAMES[kind], searched=metadata)
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:
