@@ -1,10 +1,13 @@
 """Is this upload what it claims to be, and harmless? PDF, PNG and JPEG judged by parsing.
 
-Refused: anything that is not one of the allowed kinds (a renamed executable, an HTML/PDF
-polyglot), an encrypted, truncated or malformed PDF, a PDF carrying active content (JavaScript,
-actions run on opening, launch actions, embedded files, XFA forms, rich media; also when the name
-is written with #xx escapes, such as /J#61vaScript), a stream that inflates past a limit
-(a compression bomb), and an image too large to decode safely.
+Refused: anything that is not one of the allowed kinds (a renamed executable), a file that is
+another kind as well (a polyglot: bytes after a PDF's last %%EOF or an image's end, HTML inside,
+a ZIP archive at its end: agreements.file_ends), an encrypted, truncated or malformed PDF, a PDF
+carrying active content (JavaScript, actions run on opening, launch actions, embedded files, XFA
+forms, rich media; also when the name is written with #xx escapes, such as /J#61vaScript), an
+action, link or annotation outside the allow-lists in any object of any revision
+(agreements.pdf_objects: links only to https, http and mailto addresses), a stream that inflates
+past a limit (a compression bomb), and an image too large to decode safely.
 
 Run it through agreements.sandbox, which parses in a child process with a time and memory limit;
 this module imports nothing from Django so that child starts quickly.
@@ -18,6 +21,10 @@ import warnings
 import zlib
 from dataclasses import asdict, dataclass
 
+from .file_ends import pdf_revisions, refuse_after_image_end, refuse_zip
+from .pdf_objects import judge_every_object, refuse_foreign_bytes, stream_bodies
+from .refusal import Refused
+
 # PDF 1.7 (ISO 32000-1): the keys and action types that run something or carry a payload.
 ACTIVE_CONTENT = {
     "JavaScript": "JavaScript",
@@ -30,6 +37,7 @@ ACTIVE_CONTENT = {
     "XFA": "an XFA form",
     "RichMedia": "rich media (Flash or video)",
     "GoToR": "a link that opens another file",
+    "GoToE": "a link into an embedded file",
     "SubmitForm": "a form that sends data away",
     "ImportData": "a form that imports data",
 }
@@ -43,11 +51,7 @@ _NAME = re.compile(rb"/([^\s/<>\[\]()%{}]+)")
 _HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 # Five or more fixed bytes: binary stream data matches by chance about once in a terabyte.
 _HTML = re.compile(rb"<\s*(?:!doctype\s+html|html|script|iframe)\b", re.I)
-_STREAM = re.compile(rb"stream\r?\n")
-
-
-class Refused(Exception):
-    """Why the upload is refused, in a sentence for the person who sent it."""
+__all__ = ["Inspection", "Refused", "inspect_upload"]
 
 
 @dataclass(frozen=True)
@@ -92,19 +96,16 @@ def _refuse_active(name: str) -> None:
         )
 
 
-def _skeleton_and_streams(content: bytes) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+def _skeleton_and_streams(
+    content: bytes, bodies: list[tuple[int, int]]
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
     """The file without its stream bodies (PDF syntax only: scanning binary data for names
     would find them by chance), and each stream as (the syntax before it, its body)."""
     parts, streams, position = [], [], 0
-    for match in _STREAM.finditer(content):
-        if match.start() < position:
-            continue
-        end = content.find(b"endstream", match.end())
-        if end < 0:
-            break
-        parts.append(content[position : match.end()])
-        head = content[max(position, match.start() - 1024) : match.start()]
-        streams.append((head, content[match.end() : end]))
+    for start, end in bodies:
+        parts.append(content[position:start])
+        head = content[max(position, start - 1024) : start]
+        streams.append((head, content[start:end]))
         position = end
     parts.append(content[position:])
     return b"".join(parts), streams
@@ -157,14 +158,14 @@ def _walk(obj, seen: set, budget: list[int]) -> None:
 
 
 def _inspect_pdf(content: bytes) -> Inspection:
-    if b"%%EOF" not in content[-2048:]:
-        raise Refused("The PDF is incomplete (its end is missing). Upload the whole file.")
-    if _HTML.search(content):
-        raise Refused("The file holds HTML as well as PDF, so it was not accepted.")
-    skeleton, streams = _skeleton_and_streams(content)
+    bodies = stream_bodies(content)
+    pdf_revisions(content, bodies)
+    _refuse_other_kinds(content, "PDF")
+    skeleton, streams = _skeleton_and_streams(content, bodies)
     for raw in _NAME.findall(skeleton):
         _refuse_active(_name_text(raw))
     _check_streams(streams)
+    refuse_foreign_bytes(skeleton)
 
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
@@ -176,18 +177,39 @@ def _inspect_pdf(content: bytes) -> Inspection:
             if reader.is_encrypted:
                 raise Refused("The PDF is password-protected. Upload a copy without a password.")
             _walk(reader.trailer, set(), [MAX_OBJECTS_WALKED])
+            judge_every_object(content, bodies, reader)
             pages = len(reader.pages)
     except Refused:
         raise
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, OSError, RecursionError):
+    except (
+        PyPdfError,
+        ValueError,
+        KeyError,
+        IndexError,
+        TypeError,
+        AttributeError,
+        OSError,
+        RecursionError,
+        zlib.error,
+    ):
         raise Refused("The file could not be read as a PDF. Upload it again.") from None
     if pages < 1:
         raise Refused("The PDF has no pages.")
     return Inspection("pdf", pages=pages)
 
 
+def _refuse_other_kinds(content: bytes, name: str, *, searched: bytes | None = None) -> None:
+    """HTML in searched (the whole file unless given), or a ZIP archive at the file's end."""
+    if _HTML.search(content if searched is None else searched):
+        raise Refused(f"The file holds HTML as well as {name}, so it was not accepted.")
+    refuse_zip(content)
+
+
 def _inspect_image(content: bytes, kind: str) -> Inspection:
     from PIL import Image
+
+    metadata = refuse_after_image_end(content, kind)
+    _refuse_other_kinds(content, KIND_NAMES[kind], searched=metadata)
 
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
     try:

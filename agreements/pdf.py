@@ -8,12 +8,11 @@ from django.utils import timezone
 from requests_app.models import ContactRole
 
 from .models import Agreement, EvidenceCriterion
+from .pdf_assets import html_to_pdf
 
 
 def render_agreement_pdf(agreement: Agreement) -> bytes:
     """The agreement as issued: A4, numbered pages, the organisation's details filled in."""
-    from weasyprint import HTML  # heavy import; only the worker renders
-
     req = agreement.request
     contacts = list(req.contacts.all())
     html = render_to_string(
@@ -29,7 +28,7 @@ def render_agreement_pdf(agreement: Agreement) -> bytes:
             "issued_on": timezone.localdate(),
         },
     )
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def sha256_hex(data: bytes) -> str:

@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from .pdf_assets import html_to_pdf
 from .sandbox import check_seal_in_sandbox, describe_in_sandbox
 from .signature_check import SEAL_FIELD
 
@@ -28,8 +29,6 @@ def sealing_configured() -> bool:
 
 def certificate_pages(agreement, act) -> bytes:
     """The signature page and the certificate of completion, as a PDF."""
-    from weasyprint import HTML
-
     req = agreement.request
     html = render_to_string(
         "agreements/certificate.html",
@@ -40,7 +39,7 @@ def certificate_pages(agreement, act) -> bytes:
             "domains": [domain.display_name for domain in req.domains.all()],
         },
     )
-    return HTML(string=html).write_pdf()
+    return html_to_pdf(html)
 
 
 def assemble(issued: bytes, pages: bytes) -> bytes:

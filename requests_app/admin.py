@@ -257,7 +257,8 @@ class CheckRunAdmin(ReadOnlyAdmin):
         if run.state != CheckRunState.COMPLETE:
             return "—"
         return ", ".join(
-            f"{check.display_name}: {check.verdict}" for check in run.domains_checked.all()
+            f"{check.display_name}: {check.get_verdict_display()}"
+            for check in run.domains_checked.all()
         )
 
     @admin.display(description="got worse")

@@ -157,6 +157,7 @@ def check_run_results(run: CheckRun, *, for_requester: bool = False) -> list[dic
             {
                 "domain": check.display_name,
                 "verdict": check.verdict,
+                "verdict_label": labels.get(check.verdict, check.verdict),
                 "checked_at": check.checked_at,
                 "results": results,
             }
@@ -243,14 +244,34 @@ def technical_contact(req: FederationRequest, contact_id: int) -> Contact | None
     return contact
 
 
-def failed_checks(req: FederationRequest) -> list[str]:
-    """Each failed check, as "domain: check", of the completed run a review is judged by."""
+@dataclass(frozen=True)
+class ChecksNotPassed:
+    """What in the completed run a review is judged by did not pass, as "domain: check"."""
+
+    failed: list[str]
+    not_checked: list[str]  # could not be made: time-outs, SERVFAIL, REFUSED, no resolver
+
+    def __bool__(self) -> bool:
+        return bool(self.failed or self.not_checked)
+
+
+def checks_not_passed(req: FederationRequest) -> ChecksNotPassed:
+    """Each failed check, and each that could not be made, of the run a review is judged by: a
+    check that could not be made is not a pass (issue 11), and asks for a reason as a failure does.
+    """
     run = req.latest_completed_check_run()
+    failed: list[str] = []
+    not_checked: list[str] = []
     if run is None:
-        return []
-    return [
-        f"{check.display_name}: {result.get('id', '')}"
-        for check in run.domains_checked.all()
-        for result in check.results
-        if result.get("status") == CheckStatus.FAIL
-    ]
+        return ChecksNotPassed(failed, not_checked)
+    for check in run.domains_checked.all():
+        errors = [r.get("id", "") for r in check.results if r.get("status") == CheckStatus.ERROR]
+        failed += [
+            f"{check.display_name}: {result.get('id', '')}"
+            for result in check.results
+            if result.get("status") == CheckStatus.FAIL
+        ]
+        not_checked += [f"{check.display_name}: {check_id}" for check_id in errors]
+        if check.verdict == CheckStatus.ERROR and not errors:
+            not_checked.append(f"{check.display_name}: every check")
+    return ChecksNotPassed(failed, not_checked)

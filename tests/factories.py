@@ -111,7 +111,7 @@ def complete_check_run(req, *, statuses: dict[str, str] | None = None, **fields)
         state=CheckRunState.COMPLETE,
         **fields,
     )
-    ranks = ["pass", "warn", "fail"]
+    ranks = ["pass", "warn", "error", "fail"]  # results.verdict: error is never a pass
     verdict = max((s for s in statuses.values() if s in ranks), key=ranks.index, default="pass")
     for name in req.domains.values_list("name", flat=True):
         DomainCheck.objects.create(

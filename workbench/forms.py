@@ -41,12 +41,12 @@ class ReviewForm(forms.Form):
         help_text="What was checked and what was found. If you reject, the requester sees this.",
     )
     override_reason = forms.CharField(
-        label="Why accept despite failed domain checks? (only when a check failed)",
+        label="Why accept despite domain checks that failed or could not be made? (only then)",
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Needed to accept a request whose latest checks show a failure; kept in the "
-        "audit log.",
+        help_text="Needed to accept a request whose latest checks show a failure or a check that "
+        "could not be made (not a pass either); kept in the audit log.",
     )
 
 

@@ -43,14 +43,17 @@ class DomainReport:
 
 
 def verdict(results: list[CheckResult], *, resolver_reached: bool = True) -> Status:
-    """The worst of fail, warn and pass; error when the resolver could not be reached at all.
+    """fail, else error, else warn, else pass: what is known of the domain, worst first.
 
-    info and a single check's error (one query timed out) do not set the verdict by themselves.
+    error when the resolver could not be reached at all, and when any check could not be made
+    (its queries timed out, or were answered SERVFAIL or REFUSED): a domain is never a pass on
+    checks that were not made (issue 11: every query answered SERVFAIL once gave pass). A fail
+    found beside them still says fail, the more useful thing to know; info sets nothing.
     """
     if not resolver_reached:
         return Status.ERROR
     statuses = {result.status for result in results}
-    for status in (Status.FAIL, Status.WARN):
+    for status in (Status.FAIL, Status.ERROR, Status.WARN):
         if status in statuses:
             return status
     return Status.PASS

@@ -13,7 +13,8 @@ class CheckStatus(models.TextChoices):
     WARN = "warn", "Warning"
     FAIL = "fail", "Fail"
     INFO = "info", "Information"
-    ERROR = "error", "Error"
+    # The checks could not be made (time-outs, SERVFAIL, REFUSED): never a pass (issue 11).
+    ERROR = "error", "Could not be checked"
 
 
 class CheckRunState(models.TextChoices):

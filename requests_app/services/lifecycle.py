@@ -156,20 +156,36 @@ def request_review(
     *, request_id: int, actor: User, notes: str, override_reason: str = ""
 ) -> FederationRequest:
     """The Feedback team records that the domain meets the initial review criteria; with a
-    failed domain check that takes a reason for accepting anyway, kept in the audit log."""
+    domain check failed or not made (not a pass either way) that takes a reason for accepting
+    anyway, kept in the audit log."""
     if not notes.strip():
         raise ActionRefused("Write the review notes: what was checked and what was found.")
     with transaction.atomic():
         req = lock_request(request_id)
-        failed = selectors.failed_checks(req)
-        if failed and not override_reason.strip():
+        not_passed = selectors.checks_not_passed(req)
+        if not_passed and not override_reason.strip():
+            found = []
+            if not_passed.failed:
+                found.append(f"failed for: {'; '.join(not_passed.failed)}")
+            if not_passed.not_checked:
+                found.append(
+                    "could not be made (the DNS queries got no answer) for: "
+                    + "; ".join(not_passed.not_checked)
+                )
             raise AnswerNeeded(
-                f"The latest domain checks failed for: {'; '.join(failed)}. Give the reason for "
-                "accepting the domains anyway, or reject the request."
+                f"The latest domain checks {', and '.join(found)}. Give the reason for "
+                "accepting the domains anyway, run the checks again, or reject the request."
             )
         message = notes
-        if failed:
-            message += f"\nAccepted despite failed checks ({'; '.join(failed)}): {override_reason}"
+        if not_passed.failed:
+            message += f"\nAccepted despite failed checks ({'; '.join(not_passed.failed)})"
+        if not_passed.not_checked:
+            message += (
+                "\nAccepted despite checks that could not be made "
+                f"({'; '.join(not_passed.not_checked)})"
+            )
+        if not_passed:
+            message += f": {override_reason}"
         apply_transition(
             req,
             actor=actor,

@@ -68,9 +68,14 @@ def reinstatement_refusal(req: FederationRequest) -> str:
             "Run the domain checks again: a request is reinstated on checks made since it "
             "was suspended."
         )
-    failed = selectors.failed_checks(req)
-    if failed:
-        return f"The latest domain checks still fail for: {'; '.join(failed)}."
+    not_passed = selectors.checks_not_passed(req)
+    if not_passed.failed:
+        return f"The latest domain checks still fail for: {'; '.join(not_passed.failed)}."
+    if not_passed.not_checked:
+        return (
+            "Some of the latest domain checks could not be made: "
+            f"{'; '.join(not_passed.not_checked)}. Run them again."
+        )
     return ""
 
 

@@ -51,6 +51,7 @@ from requests_app.services.lifecycle import (
     request_reject,
     request_review,
 )
+from tests.agreements.corpus import build_pdf, pdf_with_link, small_zip, uri
 from tests.factories import (
     AgreementFactory,
     EvidenceItemFactory,
@@ -382,6 +383,12 @@ def test_a_refused_signature_leaves_no_signed_copy_on_disk(feedback_user):
     [
         (SimpleUploadedFile("signed.docx", b"PK\x03\x04 word document"), "must be a PDF;"),
         (SimpleUploadedFile("signed.pdf", b"%PDF-1.7 but not really"), "is incomplete"),
+        # Issue 11: the staff's signed-elsewhere path judges links and polyglots as evidence does.
+        (
+            SimpleUploadedFile("signed.pdf", pdf_with_link(uri(b"(javascript:app.alert(1))"))),
+            "a javascript: link",
+        ),
+        (SimpleUploadedFile("signed.pdf", build_pdf() + small_zip()), "after the PDF's last"),
     ],
 )
 def test_signed_needs_a_readable_pdf(feedback_user, upload, key_phrase):

@@ -11,6 +11,7 @@ from pypdf import PdfWriter
 from agreements.models import EvidenceCriterion, EvidenceItem
 from requests_app.models import AuditEvent, ContactRole, State
 from tests.accounts.helpers import sign_in
+from tests.agreements.corpus import HTML_PAGE, image_bytes, pdf_with_link, uri
 from tests.factories import EvidenceItemFactory, FederationRequestFactory, complete_check_run
 
 pytestmark = pytest.mark.django_db
@@ -81,6 +82,24 @@ def test_a_hostile_file_is_refused_with_a_sentence(spoc_client, req):
     response = spoc_client.post(url(req, criterion), {"file": hostile})
 
     assert "The evidence was not accepted." in response.content.decode()
+    assert not EvidenceItem.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (image_bytes("PNG") + HTML_PAGE, "The file has data after its end"),
+        (pdf_with_link(uri(b"(javascript:app.alert(1))")), "a javascript: link"),
+    ],
+)
+def test_a_polyglot_or_a_script_link_is_refused_on_the_evidence_page(
+    spoc_client, req, content, reason
+):
+    criterion = EvidenceCriterion.objects.get(code="dmarc")  # takes screenshots
+
+    response = spoc_client.post(url(req, criterion), {"file": SimpleUploadedFile("x", content)})
+
+    assert reason in response.content.decode()
     assert not EvidenceItem.objects.exists()
 
 

@@ -407,6 +407,23 @@ def test_the_rerun_button_needs_a_csrf_token(feedback_user):
 
 
 @pytest.mark.django_db
+def test_checks_that_could_not_be_made_are_shown_as_such_to_requester_and_staff(
+    client, feedback_user
+):
+    # Issue 11: not "pass", not a bare "error": what it means for the domain.
+    req = submit_lakeside_care()
+    record_all(req.check_runs.get(), "error", [("mx", "error"), ("spf", "error")])
+
+    status = client.get(reverse("requests_app:status", args=[req.status_token]))
+    assert "Could not be checked" in status.content.decode()
+    client.force_login(feedback_user)
+    admin = client.get(reverse("admin:requests_app_federationrequest_change", args=[req.pk]))
+    assert f'{DOMAINS[0]}: <span class="check-verdict check-error">Could not be checked' in (
+        admin.content.decode()
+    )
+
+
+@pytest.mark.django_db
 def test_the_status_page_shows_the_latest_completed_run_with_how_to_fix_each(client):
     req = submit_lakeside_care()
     status_url = reverse("requests_app:status", args=[req.status_token])

@@ -329,6 +329,32 @@ def test_accepting_a_domain_with_a_failed_check_needs_a_reason_kept_in_the_audit
     assert "They move to p=reject this week" in event.message
 
 
+def test_checks_that_could_not_be_made_are_not_a_pass_for_the_review(feedback_user):
+    # Issue 11: a run whose queries were all answered SERVFAIL is never a pass.
+    req = submit_lakeside_care()
+    finish_check_runs(req, status="error")
+
+    with pytest.raises(ActionRefused) as refusal:
+        request_review(request_id=req.pk, actor=feedback_user, notes="Looks fine.")
+    assert (
+        "could not be made (the DNS queries got no answer) for: lakeside-care.example.org.uk: dmarc"
+        in str(refusal.value)
+    )
+    assert reload(req).state == State.SUBMITTED
+
+    request_review(
+        request_id=req.pk,
+        actor=feedback_user,
+        notes="Their name servers were down; checked by hand with dig.",
+        override_reason="DMARC p=reject seen by hand at 09:10.",
+    )
+    event = AuditEvent.objects.get(request=req, action="request.reviewed")
+    assert (
+        "Accepted despite checks that could not be made (lakeside-care.example.org.uk: dmarc)"
+        in event.message
+    )
+
+
 def test_review_is_refused_when_the_checks_never_ran(feedback_user):
     req = FederationRequestFactory(checked=False)
     with pytest.raises(ActionRefused, match="The domain checks have not been run"):

@@ -157,6 +157,9 @@ def test_reinstating_needs_checks_run_since_the_suspension(federated, feedback_u
     fresh_checks(federated, status="fail")
     with pytest.raises(ActionRefused, match="The latest domain checks still fail"):
         request_reinstate(request_id=federated.pk, actor=feedback_user, reason="Fixed.")
+    fresh_checks(federated, status="error")  # SERVFAIL, say: not a pass either
+    with pytest.raises(ActionRefused, match="could not be made"):
+        request_reinstate(request_id=federated.pk, actor=feedback_user, reason="Fixed.")
     assert reload(federated).state == State.SUSPENDED
 
 

@@ -367,6 +367,37 @@ def test_a_review_with_a_failed_check_and_no_reason_is_refused_on_the_page(clien
     assert reload(req).state == State.REVIEWED
 
 
+def test_checks_that_could_not_be_made_show_so_and_are_not_passed_by_the_review(
+    client, feedback_user
+):
+    # Issue 11: a domain whose DNS queries were all answered SERVFAIL was shown, and reviewed,
+    # as a pass.
+    req = request_in(State.SUBMITTED, feedback_user)
+    check_run_start(request_id=req.pk, actor=feedback_user)
+    finish_check_runs(req, status="error")
+    client.force_login(feedback_user)
+
+    page = text(client.get(change_url(req)))
+    assert "Could not be checked" in page
+
+    response = client.post(act_url(req, "review"), {"decision": "accept", "notes": "Looks fine."})
+    assert response.status_code == 200
+    assert "could not be made (the DNS queries got no answer) for:" in text(response)
+    assert reload(req).state == State.SUBMITTED
+
+    client.post(
+        act_url(req, "review"),
+        {
+            "decision": "accept",
+            "notes": "Their DNS host had an outage.",
+            "override_reason": "Ran by hand.",
+        },
+    )
+    assert reload(req).state == State.REVIEWED
+    event = AuditEvent.objects.get(request=req, action="request.reviewed")
+    assert "Accepted despite checks that could not be made" in event.message
+
+
 def test_whoever_verified_the_evidence_is_not_offered_the_federate_button(client, feedback_user):
     req = request_in(State.EVIDENCE_VERIFIED, feedback_user)
     FederationRequest.objects.filter(pk=req.pk).update(evidence_verified_by=feedback_user)

@@ -17,7 +17,8 @@ class Command(BaseCommand):
         "Run the domain checks (MX, SPF, DMARC, DKIM, STARTTLS, ...) for each DOMAIN. "
         "With --json, print one JSON object per domain, one per line (JSON Lines). "
         "Exit status: 0 when every verdict is pass or warn, 1 when any is fail, "
-        "2 for bad input or a resolver that could not be reached."
+        "2 for bad input or checks that could not be made (a resolver that could not be "
+        "reached, or that answered SERVFAIL or REFUSED): never 0 for those."
     )
 
     def add_arguments(self, parser):
@@ -57,7 +58,10 @@ class Command(BaseCommand):
                 self._write_human(report)
         verdicts = {report.verdict for report in reports}
         if Status.ERROR in verdicts:
-            self.stderr.write("The DNS resolver could not be reached.")
+            self.stderr.write(
+                "Some checks could not be made: the DNS resolver could not be reached, or "
+                "its answers were errors (time-outs, SERVFAIL, REFUSED)."
+            )
             raise SystemExit(2)
         if Status.FAIL in verdicts:
             raise SystemExit(1)

@@ -3,6 +3,7 @@
 NSD and the `nameserver` fixture are in tests/requests_app/conftest.py.
 """
 
+import contextlib
 import os
 import shutil
 import socket
@@ -122,3 +123,69 @@ def silent_smtp_port():
         listener.bind(("127.0.0.1", 0))
         listener.listen(8)
         yield listener.getsockname()[1]
+
+
+@pytest.fixture
+def rcode_dns_server():
+    """rcode_dns_server(rcode) -> port: a real DNS server on loopback (UDP and TCP) answering
+    every query with that response code and nothing else, as a broken resolver does (SERVFAIL
+    when it cannot validate or reach the authority, REFUSED when it will not serve us)."""
+    import threading
+
+    import dns.exception
+    import dns.message
+
+    sockets: list[socket.socket] = []
+
+    def answer(wire: bytes, rcode) -> bytes:
+        response = dns.message.make_response(dns.message.from_wire(wire))
+        response.set_rcode(rcode)
+        return response.to_wire()
+
+    def serve_udp(sock, rcode):
+        while True:
+            try:
+                wire, client = sock.recvfrom(4096)
+                if not wire:
+                    return  # shut down at teardown
+                sock.sendto(answer(wire, rcode), client)
+            except OSError:
+                return  # closed at teardown
+            except dns.exception.DNSException:
+                continue  # not a DNS query: nothing to answer
+
+    def serve_tcp(listener, rcode):
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            with connection:
+                try:
+                    length = int.from_bytes(connection.recv(2), "big")
+                    wire = b""
+                    while len(wire) < length:
+                        wire += connection.recv(length - len(wire))
+                    reply = answer(wire, rcode)
+                    connection.sendall(len(reply).to_bytes(2, "big") + reply)
+                except (OSError, dns.exception.DNSException):
+                    pass
+
+    def start(rcode) -> int:
+        port = free_port()
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        udp.bind(("127.0.0.1", port))
+        tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp.bind(("127.0.0.1", port))
+        tcp.listen(16)
+        sockets.extend((udp, tcp))
+        threading.Thread(target=serve_udp, args=(udp, rcode), daemon=True).start()
+        threading.Thread(target=serve_tcp, args=(tcp, rcode), daemon=True).start()
+        return port
+
+    yield start
+    for sock in sockets:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+        sock.close()

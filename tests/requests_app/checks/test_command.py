@@ -86,3 +86,14 @@ def test_an_unreachable_resolver_exits_2(closed_port):
     )
     assert status == 2
     assert "could not be reached" in err
+
+
+def test_a_resolver_answering_servfail_exits_2_not_0(rcode_dns_server):
+    import dns.rcode
+
+    port = rcode_dns_server(dns.rcode.SERVFAIL)
+    status, out, err = run("pass.test", "--nameserver", f"127.0.0.1:{port}", "--skip", "starttls")
+
+    assert status == 2
+    assert "pass.test: ERROR" in out
+    assert "SERVFAIL" in err

@@ -116,6 +116,33 @@ def test_an_unreachable_resolver_makes_the_verdict_error(closed_port):
     assert "unreachable" in report.checks[1].summary
 
 
+@pytest.mark.parametrize("rcode", ["SERVFAIL", "REFUSED"])
+def test_a_resolver_answering_every_query_with_an_error_is_never_a_pass(rcode, rcode_dns_server):
+    # Issue 11: with every query answered SERVFAIL (or REFUSED) both domains' verdict was pass.
+    import dns.rcode
+
+    port = rcode_dns_server(dns.rcode.from_text(rcode))
+    reports = check_domains_sync(
+        ["pass.test", "nomx.test"], nameservers=[f"127.0.0.1:{port}"], skip=NO_SMTP
+    )
+
+    for report in reports:
+        assert report.verdict is Status.ERROR, report.domain
+        results = {r.id: r for r in report.checks}
+        assert results["mx"].status is Status.ERROR
+        assert "server_failure" in results["mx"].summary
+        assert Status.PASS not in {r.status for r in report.checks if r.id != "eligibility"}
+
+
+def test_nsd_refusing_a_zone_it_does_not_serve_is_never_a_pass(nameserver):
+    # NSD answers REFUSED for names outside its zones: the checks could not be made.
+    report, results = check("not-served.org.uk", nameserver)
+
+    assert report.verdict is Status.ERROR
+    assert results["mx"].status is Status.ERROR
+    assert "server_failure" in results["mx"].summary
+
+
 def test_a_silent_resolver_gives_time_out_results_within_the_deadline(settings, silent_dns_port):
     settings.DNS_QUERY_TIMEOUT = 0.5
     settings.DNS_DOMAIN_DEADLINE = 1.5
