@@ -97,9 +97,7 @@ def verify(rows: Iterable[tuple[Any, ...]], *, anchor: str = "") -> ChainReport:
     for pk, *fields, stored in rows:
         expected = link_hash(previous, dict(zip(CHAINED_FIELDS, fields, strict=True)))
         if stored != expected:
-            return ChainReport(
-                verified, previous, pk, expected, stored, anchor_found=anchor_found
-            )
+            return ChainReport(verified, previous, pk, expected, stored, anchor_found=anchor_found)
         previous = stored
         verified += 1
         anchor_found = anchor_found or stored == anchor

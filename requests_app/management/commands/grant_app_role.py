@@ -24,14 +24,9 @@ from requests_app.models import AuditEvent
 APPEND_ONLY_TABLES = (AuditEvent._meta.db_table,)
 # Tables the app may only read: Django's record of applied migrations.
 READ_ONLY_TABLES = ("django_migrations",)
-# Role attributes any of which would let the role past every grant and trigger.
-DANGEROUS_ATTRIBUTES = {
-    "rolsuper": "SUPERUSER",
-    "rolbypassrls": "BYPASSRLS",
-    "rolcreaterole": "CREATEROLE",
-    "rolcreatedb": "CREATEDB",
-    "rolreplication": "REPLICATION",
-}
+# Role attributes that would let the role past the grants and triggers, as pg_roles orders
+# them in _ensure_role's query.
+DANGEROUS_ATTRIBUTES = ("SUPERUSER", "BYPASSRLS", "CREATEROLE", "CREATEDB", "REPLICATION")
 
 
 def default_database() -> str:
@@ -81,14 +76,16 @@ class Command(BaseCommand):
     def _ensure_role(self, cursor, role: str, password: str | None, owner: str) -> bool:
         name = sql.Identifier(role)
         cursor.execute(
-            f"SELECT {', '.join(DANGEROUS_ATTRIBUTES)} FROM pg_roles WHERE rolname = %s", [role]
+            "SELECT rolsuper, rolbypassrls, rolcreaterole, rolcreatedb, rolreplication "
+            "FROM pg_roles WHERE rolname = %s",
+            [role],
         )
         found = cursor.fetchone()
         if found is None:
             cursor.execute(sql.SQL("CREATE ROLE {} LOGIN").format(name))
         else:
             granted = [
-                attribute for attribute, on in zip(DANGEROUS_ATTRIBUTES.values(), found) if on
+                attribute for attribute, on in zip(DANGEROUS_ATTRIBUTES, found, strict=True) if on
             ]
             if granted:
                 raise CommandError(
