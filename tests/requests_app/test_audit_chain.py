@@ -5,6 +5,7 @@ app's role is made by manage.py grant_app_role and connects to the test database
 """
 
 import contextlib
+import importlib
 import io
 import os
 import threading
@@ -14,6 +15,7 @@ import pytest
 from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, connections, transaction
+from django.db.migrations.executor import MigrationExecutor
 from django.urls import reverse
 from psycopg import errors
 
@@ -186,6 +188,29 @@ def test_every_writer_is_chained_bulk_inserts_too():
     )
 
     assert "5 audit events verified; the chain is intact." in verify_audit()
+
+
+@pytest.mark.django_db
+def test_the_migration_chains_the_events_already_there():
+    with connection.cursor() as cursor:  # events as the code before migration 0011 wrote them
+        cursor.execute(
+            f"INSERT INTO {TABLE} (actor_label, action, from_state, to_state, message, "
+            "created_at, ip_address, chain_hash) SELECT 'system', 'test.earlier', '', '', "
+            "'Event ' || n, now() - n * interval '1 minute', '::FFFF:192.0.2.1', '' "
+            "FROM generate_series(1, 2500) AS n"
+        )
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # ALTER TABLE refuses pending checks
+    assert not audit_chain_report().intact
+    name = "0011_audit_chain_and_truncate_guard"
+    migration = importlib.import_module(f"requests_app.migrations.{name}")
+    state = MigrationExecutor(connection).loader.project_state(("requests_app", name))
+
+    with connection.schema_editor() as editor:
+        migration.chain_existing_events(state.apps, editor)
+
+    assert "2500 audit events verified; the chain is intact." in verify_audit()
+    audit(None, None, "test.later")  # the app appends after them
+    assert "2501 audit events verified; the chain is intact." in verify_audit()
 
 
 # The database's own refusals, even to the owner
