@@ -72,6 +72,7 @@ def test_migrate_as_the_owner_then_serve_as_a_role_that_cannot_wipe_the_audit_lo
     manage("migrate", "--database", "migrate", "--no-input", "-v0")
     assert f"Created role {role}" in manage("grant_app_role")
     assert f"Updated role {role}" in manage("grant_app_role")  # every deploy runs it again
+    manage("check", "--deploy", "--database", "default", "--tag", "database")  # requests_app.E001
     manage("shell", "-c", SUBMIT)  # as the app's role: DATABASE_URL
     assert "audit events verified; the chain is intact." in manage("verify_audit")
 

@@ -24,6 +24,7 @@ from requests_app.audit import audit
 from requests_app.audit_chain import GENESIS, link_hash
 from requests_app.models import AuditEvent, FederationRequest, State
 from requests_app.selectors import audit_chain_report
+from requests_app.system_checks import app_role_cannot_rewrite_the_audit_log
 from tests.conftest import wait_for
 from tests.factories import FederationRequestFactory
 from tests.requests_app.test_views import FORM_URL, valid_form
@@ -337,6 +338,7 @@ def test_the_app_role_serves_a_submission_and_its_audit_events(app_role, client,
         )
         assert withdrawn.status_code == 302
         printed = verify_audit()
+        assert app_role_cannot_rewrite_the_audit_log(databases=["default"]) == []
 
     req.refresh_from_db()
     assert req.state == State.WITHDRAWN
@@ -362,6 +364,15 @@ def test_grant_app_role_is_idempotent_and_covers_tables_made_later(app_role):
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DROP TABLE requests_app_later")
+
+
+@pytest.mark.django_db
+def test_check_deploy_refuses_an_app_connection_that_could_rewrite_the_audit_log():
+    (error,) = app_role_cannot_rewrite_the_audit_log(databases=["default"])  # as the superuser
+
+    assert error.id == "requests_app.E001"
+    assert "is a superuser, owns the audit table, may UPDATE it" in error.msg
+    assert app_role_cannot_rewrite_the_audit_log(databases=None) == []  # no --database given
 
 
 @pytest.mark.django_db
