@@ -47,7 +47,7 @@ class AuditEventQuerySet(models.QuerySet):
         if kwargs.get("ignore_conflicts") or kwargs.get("update_conflicts"):
             raise ValidationError("Audit events are appended, never merged.")
         objs = list(objs)
-        with transaction.atomic(using=self.db):
+        with transaction.atomic(using=self.db, savepoint=False):
             previous = _lock_chain(self.db, {obj.request_id for obj in objs if obj.request_id})
             for obj in objs:
                 if obj.pk is not None:
@@ -99,8 +99,9 @@ class AuditEvent(models.Model):
         if self.pk is not None:
             raise ValidationError("Audit events cannot be changed.")
         using = kwargs.get("using") or router.db_for_write(type(self), instance=self)
-        # Its own transaction when called outside one: the lock lasts until the insert commits.
-        with transaction.atomic(using=using):
+        # Its own transaction when called outside one, so the lock lasts until the insert
+        # commits; inside one, no savepoint: the insert is the caller's, as before the chain.
+        with transaction.atomic(using=using, savepoint=False):
             previous = _lock_chain(using, {self.request_id} if self.request_id else set())
             self.chain_hash = link_hash(previous, self.chain_values())
             super().save(*args, **kwargs)
