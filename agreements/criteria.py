@@ -4,6 +4,8 @@ Staff edit them in the admin; this only fills an empty table, after every migrat
 flush, which also sends post_migrate).
 """
 
+from django.db import DEFAULT_DB_ALIAS
+
 CRITERIA = [
     (
         "dcb1596-accreditation",
@@ -76,9 +78,11 @@ def ensure_default_criteria(**kwargs) -> None:
     """post_migrate: seed the criteria when there are none."""
     from .models import EvidenceCriterion
 
-    if EvidenceCriterion.objects.exists():
+    # The connection migrate runs on (the owner's, in production), not the app's.
+    criteria = EvidenceCriterion.objects.using(kwargs.get("using", DEFAULT_DB_ALIAS))
+    if criteria.exists():
         return
-    EvidenceCriterion.objects.bulk_create(
+    criteria.bulk_create(
         EvidenceCriterion(
             code=code,
             title=title,

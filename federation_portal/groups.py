@@ -2,6 +2,7 @@
 
 from django.apps import AppConfig
 from django.contrib.auth.models import Group, Permission
+from django.db import DEFAULT_DB_ALIAS
 
 GROUP_PERMISSIONS = {
     # Review, send, verify, federate, reject, suspend, reinstate, revoke; see everything; keep
@@ -54,14 +55,18 @@ def ensure_groups(*, sender: AppConfig, **kwargs: object) -> None:
 
     if sender is not last_app_with_models():
         return
+    # The connection migrate runs on (the owner's, in production), not the app's.
+    using = str(kwargs.get("using", DEFAULT_DB_ALIAS))
     for name, codes in GROUP_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=name)
+        group, _ = Group.objects.using(using).get_or_create(name=name)
         permissions = []
         for code in codes:
             app_label, codename = code.split(".")
-            permission = Permission.objects.filter(
-                content_type__app_label=app_label, codename=codename
-            ).first()
+            permission = (
+                Permission.objects.using(using)
+                .filter(content_type__app_label=app_label, codename=codename)
+                .first()
+            )
             if permission:
                 permissions.append(permission)
         group.permissions.set(permissions)

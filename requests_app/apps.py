@@ -6,6 +6,7 @@ class RequestsAppConfig(AppConfig):
     verbose_name = "Federation requests"
 
     def ready(self):
+        from . import system_checks  # noqa: F401 (registers the checks)
         from .services.locking import register_guard
         from .services.suspension import revoke_four_eyes
 

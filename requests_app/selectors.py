@@ -10,6 +10,7 @@ from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from .allow_list_formats import AllowListRow
+from .audit_chain import CHAINED_FIELDS, ChainReport, verify
 from .models import (
     AllowListApplication,
     AllowListEntry,
@@ -120,6 +121,16 @@ def request_search_filter(term: str) -> Q:
 def recent_audit_events(req: FederationRequest, *, limit: int = 50) -> list[AuditEvent]:
     """The newest audit events of a request, newest first (the admin's change page)."""
     return list(AuditEvent.objects.filter(request=req).order_by("-created_at", "-pk")[:limit])
+
+
+def audit_chain_report(*, anchor: str = "") -> ChainReport:
+    """Walk the whole audit log in key order, recomputing each event's hash (verify_audit)."""
+    rows = (
+        AuditEvent.objects.order_by("pk")
+        .values_list("pk", *CHAINED_FIELDS, "chain_hash")
+        .iterator(chunk_size=5_000)
+    )
+    return verify(rows, anchor=anchor)
 
 
 # Worst first, for people reading check results (CONVENTIONS: fail, warn, error, info, pass).

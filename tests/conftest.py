@@ -12,6 +12,7 @@ import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -59,6 +60,22 @@ def sent_mail() -> list:
 def seal_paths(tmp_path_factory):
     """A seal certificate and its CA, made once per test session (agreements.dev_seal)."""
     return make_seal_ca(tmp_path_factory.mktemp("seal"))
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database, with the audit log's TRUNCATE guard off (migration 0014).
+
+    transaction=True tests are cleaned up by TRUNCATE of every table, which the guard refuses;
+    the tests of the guard switch it on in their own transaction (tests/requests_app/
+    test_audit_chain.py).
+    """
+    if connection.vendor == "postgresql":
+        with django_db_blocker.unblock(), connection.cursor() as cursor:
+            cursor.execute(
+                "ALTER TABLE requests_app_auditevent "
+                "DISABLE TRIGGER requests_app_auditevent_no_truncate"
+            )
 
 
 @pytest.fixture(autouse=True)

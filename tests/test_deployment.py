@@ -82,9 +82,18 @@ def test_check_deploy_passes_under_production_settings():
 
 def test_every_compose_service_restarts_by_itself_and_has_a_health_check():
     services = COMPOSE["services"]
-    assert set(services) == {"db", "redis", "web", "worker", "beat"}
+    assert set(services) == {"db", "redis", "migrate", "web", "worker", "beat"}
+    # migrate is a one-off job the others wait for (service_completed_successfully): it is run
+    # again only when it failed, and has no health to check, only an exit status.
+    assert services["migrate"]["restart"] == "on-failure"
+    for waiting in ("web", "worker", "beat"):
+        assert services[waiting]["depends_on"]["migrate"] == {
+            "condition": "service_completed_successfully"
+        }
     problems = {}
     for name, service in services.items():
+        if name == "migrate":
+            continue
         if service.get("restart") not in ("unless-stopped", "always"):
             problems[name] = f"restart: {service.get('restart')}"
         test = (service.get("healthcheck") or {}).get("test")
@@ -369,10 +378,11 @@ def test_the_image_builds_from_a_clean_checkout_and_serves_with_the_security_hea
     db = settings.DATABASES["default"]
     port = _free_port()
     web = COMPOSE["services"]["web"]
-    # The compose web command (migrate, then the image's gunicorn) on a loopback port.
-    command = web["command"].replace("0.0.0.0:8000", f"127.0.0.1:{port}")
-    assert " ".join(image.cmd).replace("0.0.0.0:8000", f"127.0.0.1:{port}") in " ".join(
-        command.split()
+    # The compose web command (the image's gunicorn; compose's migrate job ran before it) on a
+    # loopback port, against the test database, migrated already.
+    command = [part.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for part in web["command"]]
+    assert " ".join(image.cmd).replace("0.0.0.0:8000", f"127.0.0.1:{port}") == " ".join(
+        command
     ), "docker-compose's web command and the image's CMD start gunicorn differently"
     runtime_env = _throwaway_production_env(
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
@@ -383,7 +393,7 @@ def test_the_image_builds_from_a_clean_checkout_and_serves_with_the_security_hea
     )
     log = (tmp_path / "web.log").open("w")
     server = subprocess.Popen(
-        shlex.split(command),
+        command,
         cwd=image.workdir,
         env=_clean_env(**image.env, **runtime_env),
         stdout=log,
@@ -391,7 +401,7 @@ def test_the_image_builds_from_a_clean_checkout_and_serves_with_the_security_hea
         start_new_session=True,
     )
     try:
-        # migrate (nothing to apply) and gunicorn's boot; gunicorn's own worker timeout is 30 s.
+        # gunicorn's boot; its own worker timeout is 30 s.
         wait_for(lambda: _serving(port, server), timeout=180, what="gunicorn to serve")
         start = _get(port, "/")
         stylesheet = re.search(

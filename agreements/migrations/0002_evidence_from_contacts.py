@@ -14,7 +14,7 @@ SEEDED = {
 def describe_seeded_criteria(apps, schema_editor):
     criterion_model = apps.get_model("agreements", "EvidenceCriterion")
     for code, (checks, images) in SEEDED.items():
-        criterion_model.objects.filter(code=code).update(
+        criterion_model.objects.using(schema_editor.connection.alias).filter(code=code).update(
             related_checks=checks, accepts_images=images
         )
 

@@ -12,7 +12,7 @@ MOVED_KINDS = ["evidence_returned", "fpa_reminder", "evidence_reminder", "agreem
 
 def rename(apps, schema_editor, *, old: str, new: str) -> None:
     outbox = apps.get_model("requests_app", "OutboxMessage")
-    outbox.objects.filter(task_name=old, kwargs__kind__in=MOVED_KINDS).update(task_name=new)
+    outbox.objects.using(schema_editor.connection.alias).filter(task_name=old, kwargs__kind__in=MOVED_KINDS).update(task_name=new)
 
 
 class Migration(migrations.Migration):

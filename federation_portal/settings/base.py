@@ -70,9 +70,20 @@ TEMPLATES = [
     },
 ]
 
+# The app connects as a role that owns nothing and may only read and append to the audit log
+# (issue 11). Schema changes and that role's grants run as the owner through a second connection,
+# named when DATABASE_MIGRATE_URL is given, in the deployment's migrate step only:
+#   manage.py migrate --database migrate && manage.py grant_app_role
+# In tests it mirrors the default connection rather than asking for a test database of its own.
+MIGRATE_DATABASE = (
+    {"migrate": {**env.db("DATABASE_MIGRATE_URL"), "TEST": {"MIRROR": "default"}}}
+    if env("DATABASE_MIGRATE_URL", default="")
+    else {}
+)
 # SQLite unless a database URL is given (PostgreSQL through psycopg 3 in tests and production).
 DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+    **MIGRATE_DATABASE,
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

@@ -1,11 +1,11 @@
 """Production: every secret comes from the environment; there is no default to fall back on."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import MIGRATE_DATABASE, env
 
 DEBUG = False
 SECRET_KEY = env("SECRET_KEY")  # refuses to start without it
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": env.db("DATABASE_URL"), **MIGRATE_DATABASE}  # the app's role; base.py
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
 SITE_URL = env("SITE_URL").rstrip("/")  # the links in emails

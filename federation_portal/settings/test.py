@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 from .base import *  # noqa: F403
-from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_TRANSPORT_OPTIONS, env
+from .base import CELERY_BEAT_SCHEDULE, CELERY_BROKER_TRANSPORT_OPTIONS, MIGRATE_DATABASE, env
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105 (tests only; production reads the env)
 DEBUG = False
@@ -13,6 +13,7 @@ DATABASES = {
     "default": env.db(
         "DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/federation_portal"
     ),
+    **MIGRATE_DATABASE,
 }
 # One test database per pytest process, so runs side by side do not drop each other's.
 DATABASES["default"]["TEST"] = {"NAME": f"test_federation_portal_{os.getpid()}"}
