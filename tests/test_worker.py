@@ -65,7 +65,12 @@ def test_sending_the_agreement_renders_it_in_the_worker_and_emails_the_pdf(
 ):
     req = submit_lakeside_care()
     wait_for_check_runs(req)
-    request_review(request_id=req.pk, actor=feedback_user, notes="Domain checks seen.")
+    request_review(
+        request_id=req.pk,
+        actor=feedback_user,
+        notes="Domain checks seen.",
+        override_reason="No DNS is served to this test: checked by hand.",
+    )
     agreement_issue(request_id=req.pk, actor=feedback_user)
 
     def sent():
