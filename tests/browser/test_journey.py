@@ -343,9 +343,8 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     page.get_by_role("button", name="Federate").click()
     expect_success(page, f"{reference} is federated")
     expect_state(page, "Federated")
-    expect(page.locator("#lifecycle-actions")).to_contain_text(
-        "There is nothing you can do on this request now."
-    )
+    # A federated partner may only be suspended now (the lifecycle after federation).
+    expect(page.locator("#lifecycle-actions li")).to_have_text(["Suspend"])
 
     # -- the allow list -----------------------------------------------------------------------
     export = tmp_path / "allowlist.json"
