@@ -3,6 +3,7 @@
 The federation request's own page (the Feedback team's workbench) is in the workbench app.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
@@ -13,8 +14,9 @@ from django.utils.html import format_html
 from federation_portal.permissions import may
 from portal_kit.admin import ReadOnlyAdminMixin
 from portal_kit.errors import ActionRefused
+from portal_kit.forms import LimitedFileField, UploadForm
 
-from .allow_list_formats import EXPORT_FORMATS
+from .allow_list_formats import EXPORT_FORMATS, decode_tenant_text
 from .models import (
     AllowListApplication,
     AllowListEntry,
@@ -32,6 +34,7 @@ from .services.allow_list import (
     allow_list_change_set_applied,
     allow_list_change_set_export,
     allow_list_export,
+    allow_list_reconcile,
 )
 
 
@@ -64,6 +67,32 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     show_full_result_count = False
 
 
+class TenantAllowListForm(UploadForm):
+    text = forms.CharField(
+        label="Paste what the tenant holds",
+        help_text="The output of Get-CsTenantFederationConfiguration (its AllowedDomains), or "
+        "Entra's B2B management policy JSON.",
+        required=False,
+        max_length=2_000_000,
+        widget=forms.Textarea(attrs={"rows": 8, "cols": 90, "spellcheck": "false"}),
+    )
+    file = LimitedFileField(label="Or upload it as a text file", required=False)
+
+    def clean(self):
+        data = super().clean()
+        text = data.get("text", "")
+        upload = data.get("file")
+        if upload:
+            try:
+                text = decode_tenant_text(upload.read())
+            except ValueError as error:
+                raise forms.ValidationError(str(error)) from None
+        if not text.strip():
+            raise forms.ValidationError("Paste the tenant's allowed domains, or upload them.")
+        data["tenant_text"] = text
+        return data
+
+
 @admin.register(AllowListEntry)
 class AllowListEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Domains join through federation, or manage.py import_allowlist."""
@@ -91,6 +120,11 @@ class AllowListEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             ),
             path(
                 "changes/", wrap(self.change_set_view), name="requests_app_allowlistentry_changes"
+            ),
+            path(
+                "reconcile/",
+                wrap(self.reconcile_view),
+                name="requests_app_allowlistentry_reconcile",
             ),
             path(
                 "changes/<str:fmt>/",
@@ -138,6 +172,34 @@ class AllowListEntryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             "admin/requests_app/allowlistentry/change_set.html",
             context,
             status=400 if problem else 200,
+        )
+
+    def reconcile_view(self, request):
+        """Staff paste or upload what the tenant holds; the page shows, domain by domain, what
+        is there but not federated here and what is federated here but missing there."""
+        if not may(request.user, "apply_change_set"):
+            raise PermissionDenied
+        form = TenantAllowListForm.for_request(request)
+        result = None
+        if request.method == "POST" and form.is_valid():
+            try:
+                result = allow_list_reconcile(
+                    text=form.cleaned_data["tenant_text"], actor=request.user
+                )
+            except ActionRefused as refusal:
+                form.add_error(None, str(refusal))
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Reconcile the allow list with the tenant",
+            "opts": self.model._meta,
+            "form": form,
+            "result": result,
+        }
+        return TemplateResponse(
+            request,
+            "admin/requests_app/allowlistentry/reconcile.html",
+            context,
+            status=400 if form.errors else 200,
         )
 
     def change_set_export_view(self, request, fmt):

@@ -271,3 +271,102 @@ def render_change_set(
     else:
         lines.append("# Nothing to change.")
     return "\n".join(lines) + "\n", warnings
+
+
+# -- what the tenant holds, read back for reconciliation ----------------------------------------
+
+# Teams shows each entry of its allowed domains as "Domain=contoso.com" (the AllowedDomains
+# property of Get-CsTenantFederationConfiguration, expanded or not), and its AllowedDomain
+# objects list-formatted as "Domain : contoso.com".
+_TEAMS_ENTRY = re.compile(r"\bDomain\s*(?:=|:[ \t]*)[ \t]*([^\s,;{}\"']+)", re.IGNORECASE)
+# A property line of Format-List output ("BlockedDomains : ..."); a long value wraps onto
+# lines that start with spaces.
+_PROPERTY_LINE = re.compile(r"^(\w+)\s*:", re.MULTILINE)
+
+
+def _allowed_section(text: str) -> str:
+    """The AllowedDomains property's value when the whole configuration was pasted (so that
+    BlockedDomains and the rest are not read as allowed); otherwise the text itself."""
+    properties = list(_PROPERTY_LINE.finditer(text))
+    names = [match.group(1).lower() for match in properties]
+    if "alloweddomains" not in names:
+        return text
+    index = names.index("alloweddomains")
+    start = properties[index].end()
+    end = properties[index + 1].start() if index + 1 < len(properties) else len(text)
+    # Format-List wraps a long value at the console's width, mid-name: join the lines again.
+    return re.sub(r"\r?\n[ \t]+", "", text[start:end])
+
+
+@dataclass(frozen=True)
+class TenantAllowList:
+    """The allowed domains a tenant reported, as A-labels, and what could not be read."""
+
+    source: str  # "teams" or "entra"
+    domains: frozenset[str]
+    unreadable: tuple[str, ...] = ()
+    allows_all_known: bool = False
+
+
+def decode_tenant_text(data: bytes) -> str:
+    """Text as PowerShell and browsers save it: UTF-8 (with or without a BOM) or UTF-16 with
+    its BOM (Windows PowerShell 5.1's Out-File). Raises ValueError for anything else."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ValueError("The file is not text in UTF-8 or UTF-16.") from None
+
+
+def _entra_domains(document: object) -> list[str]:
+    """AllowedDomains from Entra's B2B policy: the definition itself, or a Graph policy object
+    whose "definition" holds it as a JSON string."""
+    if isinstance(document, dict) and isinstance(document.get("definition"), list):
+        definitions = [json.loads(item) for item in document["definition"] if isinstance(item, str)]
+        return [name for item in definitions for name in _entra_domains(item)]
+    try:
+        allowed = document["B2BManagementPolicy"]["InvitationsAllowedAndBlockedDomainsPolicy"][  # type: ignore[index]
+            "AllowedDomains"
+        ]
+    except (KeyError, TypeError):
+        raise ValueError(
+            "This JSON is not Entra's B2B management policy: it has no "
+            "B2BManagementPolicy.InvitationsAllowedAndBlockedDomainsPolicy.AllowedDomains."
+        ) from None
+    if not isinstance(allowed, list) or not all(isinstance(name, str) for name in allowed):
+        raise ValueError("The policy's AllowedDomains is not a list of domain names.")
+    return allowed
+
+
+def parse_tenant_allow_list(text: str) -> TenantAllowList:
+    """What a tenant holds, from the text staff copied out of it: Entra's policy JSON, or the
+    output of Get-CsTenantFederationConfiguration (its AllowedDomains, in any of PowerShell's
+    layouts). Raises ValueError when neither can be read."""
+    stripped = text.strip()
+    if stripped.startswith("{"):
+        try:
+            document = json.loads(stripped)
+        except json.JSONDecodeError as error:
+            raise ValueError(
+                f"The JSON cannot be read: {error.msg} (line {error.lineno})."
+            ) from None
+        source, names = "entra", _entra_domains(document)
+    else:
+        section = _allowed_section(stripped)
+        source, names = "teams", _TEAMS_ENTRY.findall(section)
+        if not names and "allowallknowndomains" in section.lower().replace(" ", ""):
+            return TenantAllowList("teams", frozenset(), allows_all_known=True)
+        if not names:
+            raise ValueError(
+                "No allowed domains were found. Paste the output of "
+                "Get-CsTenantFederationConfiguration (its AllowedDomains line), or Entra's "
+                "B2B policy JSON."
+            )
+    domains, unreadable = set(), []
+    for name in names:
+        try:
+            domains.add(_a_label(name))
+        except ValueError:
+            unreadable.append(name)
+    return TenantAllowList(source, frozenset(domains), tuple(unreadable))

@@ -17,7 +17,12 @@ from federation_portal.permissions import ensure_may
 from portal_kit.errors import ActionRefused
 
 from .. import selectors
-from ..allow_list_formats import export_format_named, render_allow_list, render_change_set
+from ..allow_list_formats import (
+    export_format_named,
+    parse_tenant_allow_list,
+    render_allow_list,
+    render_change_set,
+)
 from ..audit import audit
 from ..domains import DomainError
 from ..models import AllowListApplication, AllowListEntry, AllowListSource, FederationRequest
@@ -296,3 +301,45 @@ def allow_list_change_set_applied(*, fmt: str, sha256: str, actor: User) -> Allo
             f"Removed: {', '.join(change_set.remove) or 'none'}.",
         )
     return application
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The tenant's allowed domains against the allow list in effect today."""
+
+    source: str
+    on_tenant_only: list[str]  # allowed there, not federated here
+    missing_on_tenant: list[str]  # federated here, not allowed there
+    matched: int
+    unreadable: tuple[str, ...]
+    allows_all_known: bool
+
+
+def allow_list_reconcile(*, text: str, actor: User | None) -> Reconciliation:
+    """Compare what the tenant holds (Get-CsTenantFederationConfiguration's output or Entra's
+    policy JSON, as staff copied it) with the allow list in effect today; audited with the
+    text's SHA-256. Raises ActionRefused when the text cannot be read."""
+    ensure_may(actor, "apply_change_set")
+    try:
+        tenant = parse_tenant_allow_list(text)
+    except ValueError as error:
+        raise ActionRefused(str(error)) from None
+    current = {row.domain for row in selectors.allow_list_rows(on_date=timezone.localdate())}
+    result = Reconciliation(
+        source=tenant.source,
+        on_tenant_only=sorted(tenant.domains - current),
+        missing_on_tenant=sorted(current - tenant.domains),
+        matched=len(tenant.domains & current),
+        unreadable=tenant.unreadable,
+        allows_all_known=tenant.allows_all_known,
+    )
+    audit(
+        None,
+        actor,
+        "allowlist.reconciled",
+        message=f"{tenant.source}: {result.matched} match, {len(result.on_tenant_only)} on the "
+        f"tenant only, {len(result.missing_on_tenant)} missing there, "
+        f"{len(result.unreadable)} unreadable. SHA-256 of the text "
+        f"{hashlib.sha256(text.encode()).hexdigest()}.",
+    )
+    return result
