@@ -33,6 +33,8 @@ FEEDBACK_TEAM_LINKS = {
     State.REJECTED: set(),
     State.WITHDRAWN: set(),
     State.REVOKED: set(),
+    # Offboarding is shown only while the organisation's ask waits (see test_offboarding.py).
+    State.OFFBOARDED: set(),
 }
 
 
