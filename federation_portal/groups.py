@@ -21,6 +21,7 @@ GROUP_PERMISSIONS = {
         "requests_app.offboard_request",
         "requests_app.view_allowlistapplication",
         "requests_app.view_spocchange",
+        "requests_app.view_offboardingask",
         "requests_app.view_teamssetupconfirmation",
         "support.view_supportrequest",
         "support.change_supportrequest",

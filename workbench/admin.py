@@ -17,6 +17,7 @@ from .inlines import (
     AgreementInline,
     ContactInline,
     EvidenceItemInline,
+    OffboardingAskInline,
     RequestedDomainInline,
     TeamsSetupInline,
 )
@@ -109,6 +110,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
         EvidenceItemInline,
         ContactInline,
         TeamsSetupInline,
+        OffboardingAskInline,
         RequestedDomainInline,
     ]
 

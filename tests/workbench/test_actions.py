@@ -499,3 +499,19 @@ def test_the_service_desk_cannot_decide_an_offboarding_ask(
         ("error", "You do not have permission to do this: decide the ask to end the agreement.")
     ]
     assert FederationRequest.objects.get(pk=req.pk).state == State.SUSPENDED
+
+
+def test_the_change_page_keeps_every_ask_and_its_decision(client, feedback_user):
+    req = request_in(State.SUSPENDED, feedback_user)
+    _asked_to_offboard(req)
+    client.force_login(feedback_user)
+    client.post(
+        act_url(req, "offboard"),
+        {"decision": "decline", "decline_reason": "Your signatory must agree."},
+    )
+
+    page = text(client.get(change_url(req)))
+
+    assert "Asks to end the agreement (offboarding)" in page
+    assert "Moving to NHSmail." in page and "Your signatory must agree." in page
+    assert "The organisation asks to end the agreement:" not in page  # decided: nothing waits
