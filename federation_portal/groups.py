@@ -5,8 +5,8 @@ from django.contrib.auth.models import Group, Permission
 from django.db import DEFAULT_DB_ALIAS
 
 GROUP_PERMISSIONS = {
-    # Review, send, verify, federate, reject, suspend, reinstate, revoke; see everything; keep
-    # the criteria current.
+    # Review, send, verify, federate, reject, suspend, reinstate, revoke, confirm offboarding;
+    # see everything; keep the criteria current.
     "Feedback team": [
         "requests_app.review_request",
         "requests_app.send_agreement",
@@ -18,8 +18,10 @@ GROUP_PERMISSIONS = {
         "requests_app.confirm_spoc_change",
         "requests_app.suspend_request",
         "requests_app.revoke_request",
+        "requests_app.offboard_request",
         "requests_app.view_allowlistapplication",
         "requests_app.view_spocchange",
+        "requests_app.view_offboardingask",
         "requests_app.view_teamssetupconfirmation",
         "support.view_supportrequest",
         "support.change_supportrequest",

@@ -27,6 +27,8 @@ ACTION_PERMISSIONS = {
     "suspend": ("requests_app.suspend_request", "suspend requests"),
     "reinstate": ("requests_app.suspend_request", "reinstate requests"),
     "revoke": ("requests_app.revoke_request", "revoke agreements"),
+    # Confirm (the transition) or decline an organisation's ask to end its agreement.
+    "offboard": ("requests_app.offboard_request", "confirm or decline offboarding"),
     "apply_change_set": (
         "requests_app.federate_request",
         "record allow list change sets as applied",

@@ -1,9 +1,10 @@
 """The organisation's forms on the portal: contacts, signing, evidence."""
 
 from django import forms
+from django.utils import timezone
 
 from agreements.services.signing import ATTESTATIONS
-from portal_kit.forms import SingleLineField, UploadForm
+from portal_kit.forms import DatePartsField, SingleLineField, UploadForm
 from requests_app.models import ContactRole
 from requests_app.services.contacts import ContactDetails
 
@@ -104,3 +105,29 @@ class EvidenceUploadForm(UploadForm):
         label="Evidence file",
         error_messages={"required": "Choose the file to upload"},
     )
+
+
+class OffboardingAskForm(forms.Form):
+    """The SPOC or signatory asks to end the agreement."""
+
+    reason = forms.CharField(
+        label="Why is your organisation ending the agreement?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why your organisation is ending the agreement"},
+    )
+    notice_date = DatePartsField(
+        what="The date your domains leave the allow list",
+        label="The date your domains leave NHSmail's allow list",
+        help_text="Today or later, for example 31 3 2027. Until then Teams federation with "
+        "NHSmail carries on.",
+        error_messages={"required": "Enter the date your domains leave the allow list"},
+    )
+
+    def clean_notice_date(self):
+        notice_date = self.cleaned_data["notice_date"]
+        if notice_date < timezone.localdate():
+            raise forms.ValidationError(
+                "The date your domains leave the allow list must be today or in the future"
+            )
+        return notice_date

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contact_views, views
+from . import contact_views, offboarding_views, views
 
 app_name = "portal"
 
@@ -20,6 +20,11 @@ urlpatterns = [
         name="contact_remove",
     ),
     path("requests/<str:reference>/spoc/", contact_views.spoc_change, name="spoc_change"),
+    path(
+        "requests/<str:reference>/end-agreement/",
+        offboarding_views.offboarding_ask,
+        name="offboarding_ask",
+    ),
     path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
     path("requests/<str:reference>/sign/", views.sign_agreement, name="sign"),
     path(

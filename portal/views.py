@@ -17,10 +17,10 @@ from portal_kit.errors import ActionRefused
 from portal_kit.http import client_ip
 from portal_kit.pages import attachment
 from requests_app import selectors as request_selectors
-from requests_app.models import AGREEMENT_SENT_STATES, SpocChangeState
-from requests_app.next_steps import NEXT_STEPS
+from requests_app.models import AGREEMENT_SENT_STATES, OFFBOARDING_STATES, SpocChangeState
+from requests_app.next_steps import NEXT_STEPS, OFFBOARDING_PENDING_STEP
 from requests_app.selectors import current_signatory
-from requests_app.services import contacts
+from requests_app.services import contacts, offboarding
 from requests_app.services.teams_setup import teams_setup_confirm
 
 from . import selectors
@@ -53,6 +53,7 @@ def request_detail(request, reference):
     may_sign = not signing.signing_refusal(req, email=request.viewer.email)
     evidence = agreement_selectors.evidence_by_criterion(req)
     teams_setup = selectors.teams_setup_checklist(req)
+    offboarding_ask = request_selectors.pending_offboarding_ask(req)
     tasks = task_list(
         req,
         may_sign=may_sign,
@@ -67,7 +68,7 @@ def request_detail(request, reference):
         {
             "viewer": request.viewer,
             "req": req,
-            "next_step": NEXT_STEPS[req.state],
+            "next_step": OFFBOARDING_PENDING_STEP if offboarding_ask else NEXT_STEPS[req.state],
             "timeline": request_selectors.request_timeline(req),
             "agreement": agreement_selectors.sent_agreement(req),
             "check_run": check_run,
@@ -84,6 +85,9 @@ def request_detail(request, reference):
             "spoc_history": selectors.spoc_history(req),
             "pending_spoc_change": req.spoc_changes.filter(state=SpocChangeState.PROPOSED).first(),
             "teams_setup": teams_setup,
+            "offboarding_states": req.state in OFFBOARDING_STATES,
+            "offboarding_ask": offboarding_ask,
+            "may_offboard": not offboarding.offboarding_ask_refusal(req, roles),
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,
             "show_evidence": req.state in AGREEMENT_SENT_STATES,

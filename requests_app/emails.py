@@ -13,6 +13,7 @@ from .models import (
     CheckRun,
     ContactRole,
     FederationRequest,
+    OffboardingAsk,
     PendingSubmission,
     SentEmail,
     SpocChange,
@@ -192,6 +193,35 @@ def send_spoc_change_email(*, change_id: int, kind: str) -> bool:
         reply_to=[settings.FEEDBACK_TEAM_EMAIL],
     )
     return send_once(key=f"spocchange:{change.pk}:{kind}", req=req, message=message)
+
+
+OFFBOARDING_SUBJECTS = {
+    "asked": "Your organisation has asked to end its agreement ({ref})",
+    "declined": "Your ask to end the agreement was declined ({ref})",
+    "offboarded": "Your Federation Partnering Agreement has ended ({ref})",
+}
+
+
+def send_offboarding_email(*, ask_id: int, kind: str) -> bool:
+    """Tell the requester, SPOC and signatory about an ask to end the agreement: received (the
+    Feedback team copied, to decide it), declined, or confirmed."""
+    ask = OffboardingAsk.objects.select_related("request__organisation").get(pk=ask_id)
+    req = ask.request
+    message = request_email(
+        req,
+        kind=f"offboarding_{kind}",
+        subject=OFFBOARDING_SUBJECTS[kind],
+        context={"ask": ask, "account_url": settings.SITE_URL + reverse("portal:home")},
+    )
+    # Whoever asked hears of it too, whatever their role is by the time it is sent.
+    message.to = list(dict.fromkeys([*message.to, ask.asked_by_email.lower()]))
+    if kind == "asked":
+        message.cc = [settings.FEEDBACK_TEAM_EMAIL]
+    return send_once(key=f"offboarding:{ask.pk}:{kind}", req=req, message=message)
+
+
+def request_id_of_offboarding_ask(ask_id: int) -> int:
+    return OffboardingAsk.objects.values_list("request_id", flat=True).get(pk=ask_id)
 
 
 def request_id_of_spoc_change(change_id: int) -> int:

@@ -25,7 +25,17 @@ NEXT_STEPS = {
     "domain checks pass again, the Feedback team reinstates your domains.",
     State.REVOKED: "The agreement has been revoked and your domains are off NHSmail's allow "
     "list. To federate again, make a new request once the cause is dealt with.",
+    State.OFFBOARDED: "Your organisation ended the agreement and your domains are off NHSmail's "
+    "allow list from the date we emailed. Nothing has been deleted. To federate again, make a "
+    "new request at any time.",
     State.REJECTED: "This request is closed. You can make a new request once the reason above "
     "is addressed.",
     State.WITHDRAWN: "This request is closed. You can make a new request at any time.",
 }
+
+# Shown instead, while the organisation's ask to end the agreement waits for the Feedback team.
+OFFBOARDING_PENDING_STEP = (
+    "Your organisation has asked to end the agreement. The NHSmail Feedback team will confirm "
+    "it, or tell you why not, by email; until your domains leave the allow list on the date "
+    "asked for, Teams federation with NHSmail carries on."
+)

@@ -12,6 +12,7 @@ from django.utils import timezone
 from .allow_list_formats import AllowListRow
 from .audit_chain import CHAINED_FIELDS, ChainReport, verify
 from .models import (
+    OFFBOARDING_STATES,
     AllowListApplication,
     AllowListEntry,
     AuditEvent,
@@ -21,6 +22,8 @@ from .models import (
     Contact,
     ContactRole,
     FederationRequest,
+    OffboardingAsk,
+    OffboardingDecision,
     Organisation,
     PendingSubmission,
     RequestedDomain,
@@ -231,6 +234,17 @@ def domains_on_allow_list(names: list[str]) -> list[str]:
         .values_list("domain", flat=True)
     )
     return sorted(listed)
+
+
+def pending_offboarding_ask(req: FederationRequest) -> OffboardingAsk | None:
+    """The organisation's ask to end req's agreement that waits for the Feedback team, or None
+    (also once the agreement has ended another way: nothing is left to decide)."""
+    if req.state not in OFFBOARDING_STATES:
+        return None
+    ask: OffboardingAsk | None = req.offboarding_asks.filter(
+        decision=OffboardingDecision.PENDING
+    ).first()
+    return ask
 
 
 def current_signatory(req: FederationRequest) -> Contact | None:

@@ -46,6 +46,16 @@ def send_spoc_change_email(change_id: int, kind: str) -> bool:
     return emails.send_spoc_change_email(change_id=change_id, kind=kind)
 
 
+class OffboardingEmailTask(EmailTask):
+    def request_id_of(self, kwargs: dict) -> int:
+        return emails.request_id_of_offboarding_ask(kwargs["ask_id"])
+
+
+@shared_task(base=OffboardingEmailTask, **EMAIL_TASK_OPTIONS)
+def send_offboarding_email(ask_id: int, kind: str) -> bool:
+    return emails.send_offboarding_email(ask_id=ask_id, kind=kind)
+
+
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def outbox_dispatch() -> int:
     """Beat: publish outbox rows a broker outage kept back."""

@@ -13,7 +13,7 @@ from portal_kit.pages import private_page, too_many
 from . import selectors
 from .forms import RequestForm, WithdrawForm
 from .models import CLOSED_STATES, OPEN_STATES
-from .next_steps import NEXT_STEPS
+from .next_steps import NEXT_STEPS, OFFBOARDING_PENDING_STEP
 from .services import lifecycle, submissions
 from .status_page import status_context
 
@@ -131,6 +131,7 @@ def _request_or_404(token: str):
 def status(request, token):
     req = _request_or_404(token)
     check_run = selectors.latest_check_run(req, completed=True)
+    offboarding_ask = selectors.pending_offboarding_ask(req)
     return render(
         request,
         "requests_app/status.html",
@@ -141,7 +142,8 @@ def status(request, token):
             ),
             "req": req,
             "timeline": selectors.request_timeline(req),
-            "next_step": NEXT_STEPS[req.state],
+            "next_step": OFFBOARDING_PENDING_STEP if offboarding_ask else NEXT_STEPS[req.state],
+            "offboarding_ask": offboarding_ask,
             "can_withdraw": req.state in OPEN_STATES,
             "is_closed": req.state in CLOSED_STATES,
             **status_context(req),

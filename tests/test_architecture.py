@@ -74,9 +74,10 @@ def test_diagram_draws_a_transition_from_several_states_once_from_each():
 
 def test_diagram_ends_where_requests_end():
     diagram = lifecycle_mermaid()
-    for terminal in ("rejected", "withdrawn", "revoked"):
+    for terminal in ("rejected", "withdrawn", "revoked", "offboarded"):
         assert f"    {terminal} --> [*]\n" in diagram
-    # Federated is no longer an end: a partner may be suspended, then reinstated or revoked.
+    # Federated is no longer an end: a partner may be suspended, then reinstated or revoked, or
+    # end its agreement itself (offboarded).
     for going_on in ("submitted", "federated", "suspended"):
         assert f"    {going_on} --> [*]\n" not in diagram
 

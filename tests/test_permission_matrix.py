@@ -48,6 +48,9 @@ MATRIX = {
     "portal:contact_edit": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "portal:contact_remove": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "portal:spoc_change": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    # Only an agreement in force can be ended: the request here is signed, not yet federated,
+    # so its SPOC is refused in words (tests/portal/test_offboarding.py has the rest).
+    "portal:offboarding_ask": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
     "portal:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "portal:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
     # The SPOC is not the signatory: signing is refused in words; the signed copy is theirs.
@@ -154,6 +157,7 @@ def url_for(name: str, world) -> str:
         "portal:contact_edit": [req.reference, world["technical"].pk],
         "portal:contact_remove": [req.reference, world["technical"].pk],
         "portal:spoc_change": [req.reference],
+        "portal:offboarding_ask": [req.reference],
         "portal:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
         "portal:teams_setup": [req.reference],
         "portal:sign": [req.reference],

@@ -11,10 +11,18 @@ from agreements.selectors import agreement_in_preparation
 from agreements.services import agreements, evidence, signatures
 from federation_portal.permissions import may
 from requests_app.models import FederationRequest
-from requests_app.services import lifecycle, suspension
+from requests_app.selectors import pending_offboarding_ask
+from requests_app.services import lifecycle, offboarding, suspension
 from requests_app.services.locking import actor_refusal
 
-from .forms import FederateForm, ReasonForm, ReviewForm, SignatureForm, SuspendForm
+from .forms import (
+    FederateForm,
+    OffboardForm,
+    ReasonForm,
+    ReviewForm,
+    SignatureForm,
+    SuspendForm,
+)
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -90,7 +98,35 @@ def _revoke(req: FederationRequest, user: User, data: dict) -> str:
     return f"The agreement of {req.reference} is revoked."
 
 
-# action: (button label, form class or None, handler, what the confirmation page says)
+def _offboard(req: FederationRequest, user: User, data: dict) -> str:
+    if data["decision"] == "decline":
+        offboarding.request_offboarding_decline(
+            request_id=req.pk, actor=user, reason=data["decline_reason"]
+        )
+        return (
+            f"The ask to end the agreement of {req.reference} is declined; the organisation "
+            "has been emailed the reason."
+        )
+    offboarding.request_offboard(request_id=req.pk, actor=user)
+    return (
+        f"{req.reference} is offboarded: its domains leave the allow list from the notice date. "
+        "Apply the allow list's change set to the tenant on that date."
+    )
+
+
+def _offboard_explanation(req: FederationRequest) -> str:
+    ask = pending_offboarding_ask(req)
+    if ask is None:
+        return "Nobody from the organisation has asked to end the agreement."
+    return (
+        f"{ask.asked_by_email} asked on {ask.asked_at:%d %B %Y} to end the agreement, the "
+        f"domains off the allow list from {ask.notice_date:%d %B %Y} (or the day you confirm, "
+        f"if later). Why: {ask.reason}"
+    )
+
+
+# action: (button label, form class or None, handler, what the confirmation page says: a
+# sentence, or a function of the request giving one)
 ACTIONS = {
     "review": (
         "Review",
@@ -144,6 +180,12 @@ ACTIONS = {
         "The agreement ends for good and the domains stay off the allow list. Someone other "
         "than whoever suspended the request must revoke it.",
     ),
+    "offboard": (
+        "Decide the ask to end the agreement",
+        OffboardForm,
+        _offboard,
+        _offboard_explanation,
+    ),
     "reject": ("Reject", ReasonForm, _reject, "The requester sees the reason."),
     "withdraw": (
         "Withdraw",
@@ -154,11 +196,20 @@ ACTIONS = {
 }
 
 
+# Actions whose button appears only while the transition's own conditions hold: staff confirm an
+# organisation's ask, and without one there is nothing to decide.
+SHOWN_ONLY_WHEN_CONDITIONS_HOLD = {"offboard"}
+
+
 def available_actions(user: User, req: FederationRequest) -> list[tuple[str, str]]:
     """(action, label) for every action this user may take on this request now."""
     found = []
     for action, (label, *_rest) in ACTIONS.items():
-        if not may(user, action) or not can_proceed(getattr(req, action), check_conditions=False):
+        # Offboarding's condition (an ask waiting) says whether there is anything to decide.
+        conditions = action in SHOWN_ONLY_WHEN_CONDITIONS_HOLD
+        if not may(user, action) or not can_proceed(
+            getattr(req, action), check_conditions=conditions
+        ):
             continue
         if action == "send_agreement" and agreement_in_preparation(req):
             continue  # already being rendered

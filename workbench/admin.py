@@ -17,6 +17,7 @@ from .inlines import (
     AgreementInline,
     ContactInline,
     EvidenceItemInline,
+    OffboardingAskInline,
     RequestedDomainInline,
     TeamsSetupInline,
 )
@@ -109,6 +110,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
         EvidenceItemInline,
         ContactInline,
         TeamsSetupInline,
+        OffboardingAskInline,
         RequestedDomainInline,
     ]
 
@@ -164,6 +166,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
             )
             context["missing_evidence"] = missing_evidence(obj) if obj.state == State.SIGNED else []
             context["may_run_checks"] = may(request.user, "run_checks")
+            context["offboarding_ask"] = selectors.pending_offboarding_ask(obj)
             context["review_checks_max_age_hours"] = settings.REVIEW_CHECKS_MAX_AGE_HOURS
             run = selectors.latest_check_run(obj)
             if run is not None:

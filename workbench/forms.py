@@ -112,3 +112,31 @@ class SuspendForm(ReasonForm):
         widget=forms.DateInput(format="%Y-%m-%d", attrs={"type": "date"}),
         input_formats=["%Y-%m-%d"],
     )
+
+
+class OffboardForm(forms.Form):
+    """The Feedback team's decision on an organisation's ask to end its agreement."""
+
+    decision = forms.ChoiceField(
+        label="Decision",
+        choices=[
+            ("offboard", "Confirm: end the agreement, the domains leave the allow list"),
+            ("decline", "Decline the ask: the agreement stands"),
+        ],
+        widget=forms.RadioSelect,
+    )
+    decline_reason = forms.CharField(
+        label="Why decline? (only then)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The organisation is emailed this reason.",
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("decision") == "decline" and not data.get("decline_reason", "").strip():
+            self.add_error(
+                "decline_reason", "Give the reason for declining; the organisation is told it."
+            )
+        return data

@@ -1,5 +1,6 @@
 """What the request's change page shows below its fields: domains, contacts, the agreement, the
-evidence with its review links, and the Teams set-up the organisation confirmed."""
+evidence with its review links, the Teams set-up the organisation confirmed, and its asks to end
+the agreement."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -10,7 +11,13 @@ from agreements.models import Agreement, EvidenceItem, EvidenceStatus
 from agreements.services.downloads import EVIDENCE, ISSUED, SIGNED
 from portal_kit.admin import ReadOnlyAdminMixin
 from requests_app import selectors
-from requests_app.models import Contact, RequestedDomain, State, TeamsSetupConfirmation
+from requests_app.models import (
+    Contact,
+    OffboardingAsk,
+    RequestedDomain,
+    State,
+    TeamsSetupConfirmation,
+)
 
 
 class ReadOnlyInlineMixin(ReadOnlyAdminMixin):
@@ -45,6 +52,24 @@ class TeamsSetupInline(ReadOnlyInline):
     fields = ("step", "confirmed_by", "confirmed_at")
     readonly_fields = fields
     verbose_name_plural = "Teams set-up confirmed by the organisation"
+
+
+class OffboardingAskInline(ReadOnlyInline):
+    """Every ask the organisation made to end its agreement, and what the team decided."""
+
+    model = OffboardingAsk
+    fields = (
+        "asked_by_email",
+        "asked_at",
+        "reason",
+        "notice_date",
+        "decision",
+        "decided_by",
+        "decided_at",
+        "decline_reason",
+    )
+    readonly_fields = fields
+    verbose_name_plural = "asks to end the agreement (offboarding)"
 
 
 class AgreementInline(ReadOnlyInlineMixin, admin.StackedInline):

@@ -86,7 +86,7 @@ class WorkbenchViews:
             req,
             title=f"{label}: {req.reference}",
             form=form,
-            explanation=explanation,
+            explanation=explanation(req) if callable(explanation) else explanation,
             submit=label,
         )
 

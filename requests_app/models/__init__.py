@@ -13,9 +13,11 @@ from .contacts import (
     TeamsSetupStep,
 )
 from .jobs import OutboxMessage, SentEmail
+from .offboarding import OffboardingAsk, OffboardingDecision
 from .requests import (
     AGREEMENT_SENT_STATES,
     CLOSED_STATES,
+    OFFBOARDING_STATES,
     OPEN_STATES,
     Channel,
     FederationRequest,
@@ -31,6 +33,7 @@ from .submissions import PendingSubmission
 __all__ = [
     "AGREEMENT_SENT_STATES",
     "CLOSED_STATES",
+    "OFFBOARDING_STATES",
     "OPEN_STATES",
     "AllowListApplication",
     "AllowListEntry",
@@ -46,6 +49,8 @@ __all__ = [
     "ContactRole",
     "DomainCheck",
     "FederationRequest",
+    "OffboardingAsk",
+    "OffboardingDecision",
     "Organisation",
     "OutboxMessage",
     "PendingSubmission",

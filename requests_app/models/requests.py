@@ -41,6 +41,7 @@ class State(models.TextChoices):
     REJECTED = "rejected", "Rejected"
     WITHDRAWN = "withdrawn", "Withdrawn"
     REVOKED = "revoked", "Revoked"
+    OFFBOARDED = "offboarded", "Offboarded"
 
 
 # States from which a request can still be rejected or withdrawn, and whose domains are held.
@@ -51,7 +52,9 @@ OPEN_STATES = [
     State.SIGNED,
     State.EVIDENCE_VERIFIED,
 ]
-CLOSED_STATES = [State.REJECTED, State.WITHDRAWN, State.REVOKED]
+CLOSED_STATES = [State.REJECTED, State.WITHDRAWN, State.REVOKED, State.OFFBOARDED]
+# States from which the organisation may end its agreement itself (offboarding).
+OFFBOARDING_STATES = [State.FEDERATED, State.SUSPENDED]
 # States in which the request's agreement has been sent (and perhaps signed since).
 AGREEMENT_SENT_STATES = [State.FPA_SENT, State.SIGNED, State.EVIDENCE_VERIFIED, State.FEDERATED]
 
@@ -162,6 +165,7 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
             ("confirm_spoc_change", "Can confirm or decline a change of SPOC"),
             ("suspend_request", "Can suspend or reinstate a federated request"),
             ("revoke_request", "Can revoke a suspended request's agreement"),
+            ("offboard_request", "Can confirm or decline an organisation's offboarding"),
         ]
         indexes = [
             # The admin's state filter and its count; the changelist sorts by newest first.
@@ -200,6 +204,12 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
         (a task lost for good) no longer holds a review back."""
         lost_before = timezone.now() - timedelta(minutes=settings.CHECK_RUN_LOST_MINUTES)
         return self.check_runs.filter(state=CheckRunState.PENDING, requested_at__gte=lost_before)
+
+    def has_pending_offboarding_ask(self) -> bool:
+        # Offboarding is the organisation's decision: staff confirm an ask, never start one.
+        from .offboarding import OffboardingDecision  # that module builds on this one
+
+        return self.offboarding_asks.filter(decision=OffboardingDecision.PENDING).exists()
 
     # -- transitions (state and its own fields only) ------------------------------------------
 
@@ -263,6 +273,18 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     def revoke(self, *, reason: str):
         """Terminal: the agreement ends. Only from suspended, so that one person suspends and
         another revokes (four eyes)."""
+        self.closed_at = timezone.now()
+        self.closed_reason = reason
+
+    @transition(
+        field=state,
+        source=OFFBOARDING_STATES,
+        target=State.OFFBOARDED,
+        conditions=[has_pending_offboarding_ask],
+    )
+    def offboard(self, *, reason: str):
+        """Terminal: the organisation ended the agreement itself and the Feedback team
+        confirmed it."""
         self.closed_at = timezone.now()
         self.closed_reason = reason
 

@@ -40,6 +40,7 @@ ACTION_PHRASES = {
     "suspend": "suspended",
     "reinstate": "reinstated",
     "revoke": "revoked",
+    "offboard": "offboarded",
 }
 
 _guards: defaultdict[str, list[Guard]] = defaultdict(list)
@@ -98,8 +99,19 @@ def _review_refusal(req: FederationRequest) -> str:
     )
 
 
+def _offboard_refusal(req: FederationRequest) -> str:
+    return (
+        f"Nobody from the organisation has asked to end the agreement of {req.reference}, or "
+        "their ask was decided already. Offboarding starts with the SPOC or signatory asking in "
+        "the portal."
+    )
+
+
 # Why a transition's own conditions (conditions= on the model) stop it, for each that has some.
-CONDITION_REFUSALS: dict[str, Callable[[FederationRequest], str]] = {"review": _review_refusal}
+CONDITION_REFUSALS: dict[str, Callable[[FederationRequest], str]] = {
+    "review": _review_refusal,
+    "offboard": _offboard_refusal,
+}
 
 
 def _refusal(req: FederationRequest, *, actor: User | None, action: str) -> str:

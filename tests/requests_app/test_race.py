@@ -8,12 +8,16 @@ import threading
 import pytest
 from django.contrib.auth import get_user_model
 from django.db import connection, connections
+from django.utils import timezone
 
 from portal_kit.errors import ActionRefused
 from requests_app import outbox
 from requests_app.models import (
     AuditEvent,
+    ContactRole,
     FederationRequest,
+    OffboardingAsk,
+    OffboardingDecision,
     Organisation,
     OutboxMessage,
     RequestedDomain,
@@ -22,6 +26,11 @@ from requests_app.models import (
 from requests_app.services import lifecycle
 from requests_app.services.contacts import ContactDetails
 from requests_app.services.lifecycle import request_reject, request_review, request_submit
+from requests_app.services.offboarding import (
+    request_offboard,
+    request_offboarding_ask,
+    request_offboarding_decline,
+)
 from tests.factories import FederationRequestFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -169,3 +178,35 @@ def test_two_submissions_that_both_pass_the_domain_check_let_one_through(publish
 
     refusal = assert_one_submission_won(results, published)
     assert "requested by someone else a moment ago" in refusal
+
+
+def test_confirming_and_declining_one_offboarding_ask_at_once_decide_it_once(
+    feedback_user, published
+):
+    req = FederationRequestFactory(state=State.FEDERATED)
+    request_offboarding_ask(
+        request_id=req.pk,
+        actor_email=req.contacts.get(role=ContactRole.SPOC).email,
+        reason="Moving to NHSmail.",
+        notice_date=timezone.localdate(),
+    )
+    user_model = get_user_model()
+
+    def decide(index: int):
+        staff = user_model.objects.get(pk=feedback_user.pk)
+        if index % 2:
+            return request_offboard(request_id=req.pk, actor=staff)
+        return request_offboarding_decline(request_id=req.pk, actor=staff, reason=f"No {index}")
+
+    results = run_at_once(THREADS, decide)
+
+    assert outcomes(results) == ["ok"] + ["refused"] * (THREADS - 1)
+    ask = OffboardingAsk.objects.get()
+    decided = AuditEvent.objects.filter(
+        action__in=["request.offboarded", "request.offboarding_declined"]
+    )
+    assert decided.count() == 1
+    expected = (
+        State.OFFBOARDED if ask.decision == OffboardingDecision.OFFBOARDED else State.FEDERATED
+    )
+    assert FederationRequest.objects.get(pk=req.pk).state == expected

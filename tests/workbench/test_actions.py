@@ -14,12 +14,16 @@ from agreements.services.agreements import RENDER_TASK
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
+    ContactRole,
     FederationRequest,
+    OffboardingAsk,
+    OffboardingDecision,
     OutboxMessage,
     State,
 )
 from requests_app.services import lifecycle
 from requests_app.services.check_runs import check_run_start
+from requests_app.services.offboarding import request_offboarding_ask
 from tests.factories import UserFactory, request_in
 from tests.helpers import finish_check_runs, reload
 from tests.workbench.helpers import (
@@ -430,3 +434,84 @@ def test_suspending_from_the_workbench_then_a_colleague_revokes(client, feedback
     assert 'id="action-revoke"' in client.get(change_url(req)).content.decode()
     client.post(act_url(req, "revoke"), {"reason": "Not fixed."}, follow=True)
     assert FederationRequest.objects.get(pk=req.pk).state == State.REVOKED
+
+
+def _asked_to_offboard(req, notice_date=None):
+    return request_offboarding_ask(
+        request_id=req.pk,
+        actor_email=req.contacts.get(role=ContactRole.SPOC).email,
+        reason="Moving to NHSmail.",
+        notice_date=notice_date or timezone.localdate(),
+    )
+
+
+def test_the_team_confirms_an_offboarding_ask_from_the_workbench(client, feedback_user):
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user)
+    lifecycle.request_federate(request_id=req.pk, actor=feedback_user)
+    _asked_to_offboard(req)
+    client.force_login(feedback_user)
+
+    form_page = client.get(act_url(req, "offboard"))
+    response = client.post(act_url(req, "offboard"), {"decision": "offboard"}, follow=True)
+
+    assert "asked on" in text(form_page) and "Why: Moving to NHSmail." in text(form_page)
+    assert shown_messages(response)[0][0] == "success"
+    assert "is offboarded" in shown_messages(response)[0][1]
+    assert FederationRequest.objects.get(pk=req.pk).state == State.OFFBOARDED
+    assert action_links(client.get(change_url(req))) == set()
+
+
+def test_declining_from_the_workbench_needs_the_reason(client, feedback_user):
+    req = request_in(State.SUSPENDED, feedback_user)
+    _asked_to_offboard(req)
+    client.force_login(feedback_user)
+
+    missing = client.post(act_url(req, "offboard"), {"decision": "decline"})
+    assert "Give the reason for declining" in text(missing)
+    assert OffboardingAsk.objects.get().decision == OffboardingDecision.PENDING
+
+    response = client.post(
+        act_url(req, "offboard"),
+        {"decision": "decline", "decline_reason": "Your signatory must agree."},
+        follow=True,
+    )
+
+    assert "is declined" in shown_messages(response)[0][1]
+    ask = OffboardingAsk.objects.get()
+    assert (ask.decision, ask.decline_reason) == (
+        OffboardingDecision.DECLINED,
+        "Your signatory must agree.",
+    )
+    assert FederationRequest.objects.get(pk=req.pk).state == State.SUSPENDED
+    assert "offboard" not in action_links(client.get(change_url(req)))
+
+
+def test_the_service_desk_cannot_decide_an_offboarding_ask(
+    client, service_desk_user, feedback_user
+):
+    req = request_in(State.SUSPENDED, feedback_user)
+    _asked_to_offboard(req)
+    client.force_login(service_desk_user)
+
+    response = client.post(act_url(req, "offboard"), {"decision": "offboard"}, follow=True)
+
+    assert shown_messages(response) == [
+        ("error", "You do not have permission to do this: decide the ask to end the agreement.")
+    ]
+    assert FederationRequest.objects.get(pk=req.pk).state == State.SUSPENDED
+
+
+def test_the_change_page_keeps_every_ask_and_its_decision(client, feedback_user):
+    req = request_in(State.SUSPENDED, feedback_user)
+    _asked_to_offboard(req)
+    client.force_login(feedback_user)
+    client.post(
+        act_url(req, "offboard"),
+        {"decision": "decline", "decline_reason": "Your signatory must agree."},
+    )
+
+    page = text(client.get(change_url(req)))
+
+    assert "Asks to end the agreement (offboarding)" in page
+    assert "Moving to NHSmail." in page and "Your signatory must agree." in page
+    assert "The organisation asks to end the agreement:" not in page  # decided: nothing waits

@@ -4,10 +4,12 @@ is being reviewed, and the newest audit events."""
 import re
 
 import pytest
+from django.utils import timezone
 
 from requests_app.audit import audit
-from requests_app.models import AuditEvent, State
+from requests_app.models import AuditEvent, ContactRole, State
 from requests_app.services.lifecycle import request_review
+from requests_app.services.offboarding import request_offboarding_ask
 from tests.factories import AgreementFactory, FederationRequestFactory, request_in
 from tests.workbench.helpers import (
     CHANGELIST_URL,
@@ -33,6 +35,8 @@ FEEDBACK_TEAM_LINKS = {
     State.REJECTED: set(),
     State.WITHDRAWN: set(),
     State.REVOKED: set(),
+    # Offboarding is shown only while the organisation's ask waits (see test_offboarding.py).
+    State.OFFBOARDED: set(),
 }
 
 
@@ -143,3 +147,21 @@ def test_the_change_page_reads_top_down_with_older_history_folded(client, feedba
     assert newest.count('<td class="nowrap">') == 10
     older = re.search(r'<details id="audit-older">\s*<summary>(\d+) older events</summary>', page)
     assert older and int(older.group(1)) == 3
+
+
+def test_the_offboard_action_is_shown_only_while_an_ask_waits(client, feedback_user):
+    for state in (State.FEDERATED, State.SUSPENDED):
+        req = request_in(state, feedback_user)
+        client.force_login(feedback_user)
+        request_offboarding_ask(
+            request_id=req.pk,
+            actor_email=req.contacts.get(role=ContactRole.SPOC).email,
+            reason="Moving to NHSmail.",
+            notice_date=timezone.localdate(),
+        )
+
+        response = client.get(change_url(req))
+
+        assert action_links(response) == FEEDBACK_TEAM_LINKS[state] | {"offboard"}
+        assert "The organisation asks to end the agreement:" in text(response)
+        assert "Why: Moving to NHSmail." in text(response)
