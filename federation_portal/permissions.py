@@ -27,6 +27,8 @@ ACTION_PERMISSIONS = {
     "suspend": ("requests_app.suspend_request", "suspend requests"),
     "reinstate": ("requests_app.suspend_request", "reinstate requests"),
     "revoke": ("requests_app.revoke_request", "revoke agreements"),
+    # Whoever may suspend decides on an overdue case: suspend, or close it with a reason.
+    "close_remediation": ("requests_app.suspend_request", "close remediation cases"),
     "apply_change_set": (
         "requests_app.federate_request",
         "record allow list change sets as applied",

@@ -53,6 +53,7 @@ def request_detail(request, reference):
     may_sign = not signing.signing_refusal(req, email=request.viewer.email)
     evidence = agreement_selectors.evidence_by_criterion(req)
     teams_setup = selectors.teams_setup_checklist(req)
+    remediation = request_selectors.open_remediation_case(req)
     tasks = task_list(
         req,
         may_sign=may_sign,
@@ -60,6 +61,7 @@ def request_detail(request, reference):
         evidence=evidence,
         checks_done=check_run is not None,
         teams_setup=teams_setup,
+        remediation=remediation,
     )
     return render(
         request,
@@ -84,6 +86,7 @@ def request_detail(request, reference):
             "spoc_history": selectors.spoc_history(req),
             "pending_spoc_change": req.spoc_changes.filter(state=SpocChangeState.PROPOSED).first(),
             "teams_setup": teams_setup,
+            "remediation": remediation,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,
             "show_evidence": req.state in AGREEMENT_SENT_STATES,

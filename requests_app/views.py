@@ -144,6 +144,7 @@ def status(request, token):
             "next_step": NEXT_STEPS[req.state],
             "can_withdraw": req.state in OPEN_STATES,
             "is_closed": req.state in CLOSED_STATES,
+            "remediation": selectors.open_remediation_case(req),
             **status_context(req),
         },
     )

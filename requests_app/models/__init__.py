@@ -13,6 +13,7 @@ from .contacts import (
     TeamsSetupStep,
 )
 from .jobs import OutboxMessage, SentEmail
+from .remediation import RemediationCase, RemediationCaseQuerySet, RemediationClosure
 from .requests import (
     AGREEMENT_SENT_STATES,
     CLOSED_STATES,
@@ -49,6 +50,9 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "PendingSubmission",
+    "RemediationCase",
+    "RemediationCaseQuerySet",
+    "RemediationClosure",
     "RequestedDomain",
     "SentEmail",
     "SpocChange",
