@@ -278,11 +278,11 @@ class RemediationStandingFilter(admin.SimpleListFilter):
     parameter_name = "overdue"
 
     def lookups(self, request, model_admin):
-        return [("yes", "Overdue"), ("open", "Open"), ("closed", "Closed")]
+        return [("yes", "Overdue, awaiting a decision"), ("open", "Open"), ("closed", "Closed")]
 
     def queryset(self, request, queryset):
         if self.value() == "yes":
-            return queryset.overdue(timezone.localdate())
+            return queryset.awaiting_decision(timezone.localdate())
         if self.value() == "open":
             return queryset.open()
         if self.value() == "closed":

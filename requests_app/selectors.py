@@ -25,7 +25,6 @@ from .models import (
     PendingSubmission,
     RemediationCase,
     RequestedDomain,
-    State,
 )
 
 
@@ -297,18 +296,19 @@ def remediation_cases(req: FederationRequest) -> list[RemediationCase]:
 
 
 def open_remediation_case(req: FederationRequest) -> RemediationCase | None:
-    """req's open remediation case, or None."""
-    case: RemediationCase | None = RemediationCase.objects.open().filter(request=req).first()
+    """req's open remediation case while it concerns the organisation (federated or
+    suspended), or None."""
+    case: RemediationCase | None = RemediationCase.objects.in_force().filter(request=req).first()
     return case
 
 
 def overdue_remediation_cases(*, today: date | None = None) -> QuerySet[RemediationCase]:
     """Open cases past their due date on federated requests, most overdue first: each awaits a
-    person's decision (suspend, or give more time). A suspended request's case is decided."""
+    person's decision (suspend, or close the case with a reason). The team's overview lists
+    these."""
     today = today or timezone.localdate()
     cases: QuerySet[RemediationCase] = (
-        RemediationCase.objects.overdue(today)
-        .filter(request__state=State.FEDERATED)
+        RemediationCase.objects.awaiting_decision(today)
         .select_related("request__organisation")
         .order_by("due_date", "pk")
     )

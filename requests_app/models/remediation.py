@@ -12,7 +12,11 @@ from django.utils import timezone
 from ..checks.names import check_name
 from ..domains import domain_unicode
 from .check_runs import CheckRun
-from .requests import FederationRequest
+from .requests import FederationRequest, State
+
+# A case concerns the organisation while its request is federated or suspended (fixing it is the
+# way back); once the agreement has ended an open case is history, not a task.
+CASE_STATES = (State.FEDERATED, State.SUSPENDED)
 
 
 class RemediationClosure(models.TextChoices):
@@ -24,9 +28,18 @@ class RemediationCaseQuerySet(models.QuerySet["RemediationCase"]):
     def open(self) -> "RemediationCaseQuerySet":
         return self.filter(closed_at__isnull=True)
 
+    def in_force(self) -> "RemediationCaseQuerySet":
+        """Open cases of requests still federated or suspended."""
+        return self.open().filter(request__state__in=CASE_STATES)
+
     def overdue(self, today: date) -> "RemediationCaseQuerySet":
         """Open cases whose due date has passed by today (the due date itself is still in time)."""
         return self.open().filter(due_date__lt=today)
+
+    def awaiting_decision(self, today: date) -> "RemediationCaseQuerySet":
+        """Overdue cases of federated requests: each waits for a person to decide whether to
+        suspend (a suspended request's case has had that decision)."""
+        return self.overdue(today).filter(request__state=State.FEDERATED)
 
 
 class RemediationCase(models.Model):

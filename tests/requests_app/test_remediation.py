@@ -444,6 +444,17 @@ def test_a_suspended_request_s_task_list_keeps_the_fixes(client, federated):
     assert list(task_list_shown(client, federated)) == [f"Fix: DMARC on {DOMAIN}"]
 
 
+def test_once_the_agreement_has_ended_an_open_case_is_no_longer_shown(client, federated):
+    weekly_recheck(federated, dmarc="fail", spf="pass")
+    federated.__class__.objects.filter(pk=federated.pk).update(state=State.REVOKED)
+    sign_in(client, federated.contacts.get(role=ContactRole.SPOC).email)
+
+    assert task_list_shown(client, federated) == {}
+    status = client.get(reverse("requests_app:status", args=[federated.status_token]))
+    assert 'id="remediation"' not in status.content.decode()
+    assert list(overdue_remediation_cases(today=timezone.localdate() + timedelta(days=99))) == []
+
+
 def test_the_status_page_shows_the_open_case(client, federated):
     weekly_recheck(federated, dmarc="fail", spf="pass")
     case = RemediationCase.objects.get()
@@ -494,14 +505,19 @@ def test_the_cases_list_filters_overdue_for_staff(client, federated, feedback_us
     RemediationCase.objects.update(due_date=timezone.localdate() - timedelta(days=1))
     in_time = FederationRequestFactory(state=State.FEDERATED)
     RemediationCase.objects.create(request=in_time, due_date=timezone.localdate())
+    decided = FederationRequestFactory(state=State.SUSPENDED)  # the team suspended it already
+    RemediationCase.objects.create(
+        request=decided, due_date=timezone.localdate() - timedelta(days=9)
+    )
     client.force_login(feedback_user)
     url = reverse("admin:requests_app_remediationcase_changelist")
 
     overdue = client.get(url, {"overdue": "yes"}).content.decode()
     every = client.get(url).content.decode()
 
-    assert federated.reference in overdue and in_time.reference not in overdue
-    assert federated.reference in every and in_time.reference in every
+    assert federated.reference in overdue
+    assert in_time.reference not in overdue and decided.reference not in overdue
+    assert all(req.reference in every for req in (federated, in_time, decided))
     assert f"{DOMAIN}: DMARC (fail)" in overdue
 
 
