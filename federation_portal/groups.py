@@ -33,6 +33,7 @@ GROUP_PERMISSIONS = {
         "requests_app.view_auditevent",
         "requests_app.view_sentemail",
         "requests_app.view_checkrun",
+        "requests_app.view_remediationcase",
         "agreements.view_agreement",
         "agreements.view_evidenceitem",
         "agreements.view_evidencecriterion",

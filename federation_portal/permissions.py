@@ -29,6 +29,8 @@ ACTION_PERMISSIONS = {
     "revoke": ("requests_app.revoke_request", "revoke agreements"),
     # Confirm (the transition) or decline an organisation's ask to end its agreement.
     "offboard": ("requests_app.offboard_request", "confirm or decline offboarding"),
+    # Whoever may suspend decides on an overdue case: suspend, or close it with a reason.
+    "close_remediation": ("requests_app.suspend_request", "close remediation cases"),
     "apply_change_set": (
         "requests_app.federate_request",
         "record allow list change sets as applied",

@@ -2,12 +2,20 @@
 with who does it, where it stands, and a link for the person who can do it now."""
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from django.urls import reverse
+from django.utils import timezone
 
 from agreements.models import EVIDENCE_OPEN_STATES, EvidenceStatus
-from requests_app.models import OPEN_STATES, ContactRole, FederationRequest, State
+from requests_app.models import (
+    OPEN_STATES,
+    ContactRole,
+    FederationRequest,
+    RemediationCase,
+    State,
+)
 from requests_app.selectors import current_signatory
 from requests_app.services.contacts import CONTACT_STATES
 
@@ -16,6 +24,7 @@ COMPLETED = "Completed"
 TO_DO = "To do"
 CANNOT_START = "Cannot start yet"
 NEEDS_WORK = "Needs more work"
+OVERDUE = "Overdue"
 # The request's progress, in order, to tell "done" from "not yet".
 ORDER = [*OPEN_STATES, State.FEDERATED]
 
@@ -46,12 +55,17 @@ def task_list(
     evidence: list[dict[str, Any]],
     checks_done: bool,
     teams_setup: list[dict[str, Any]],
+    remediation: RemediationCase | None = None,
+    today: date | None = None,
 ) -> list[Task]:
     """The tasks of req for a contact holding roles, who may_sign it now (the sign page's own
-    rule, signing_refusal); empty once the request is closed."""
-    if req.state not in ORDER:
-        return []
+    rule, signing_refusal), with what its open remediation case asks to fix; empty once the
+    request is closed."""
     page = reverse("portal:request", args=[req.reference])
+    fixes = _remediation_tasks(remediation, page=page, today=today or timezone.localdate())
+    if req.state not in ORDER:
+        # Suspended: the fixes are the way back (reinstatement needs passing checks).
+        return fixes if req.state == State.SUSPENDED else []
     tasks = [
         Task(
             "Domain checks",
@@ -74,7 +88,34 @@ def task_list(
             COMPLETED if req.state == State.FEDERATED else CANNOT_START,
         ),
         _teams_task(req, roles=roles, teams_setup=teams_setup, page=page),
+        *fixes,
     ]
+    return tasks
+
+
+def _remediation_tasks(case: RemediationCase | None, *, page: str, today: date) -> list[Task]:
+    """A task per check that got worse: "Fix: <check>", due by the case's date, with the fix."""
+    if case is None or not case.is_open:
+        return []
+    overdue = case.is_overdue(today)
+    tasks = []
+    for item in case.items_for_people():
+        due = f"Due by {case.due_date.day} {case.due_date:%B %Y}."
+        if item.get("fixed"):
+            status, hint = COMPLETED, "The latest checks found it fixed."
+        else:
+            status = OVERDUE if overdue else TO_DO
+            fix = f" How to fix it: {item['fix']}" if item.get("fix") else ""
+            hint = f"{due} {item['summary']}{fix}"
+        tasks.append(
+            Task(
+                f"Fix: {item['check_name']} on {item['domain']}",
+                "Your technical contact",
+                status,
+                hint,
+                f"{page}#remediation" if status != COMPLETED else "",
+            )
+        )
     return tasks
 
 

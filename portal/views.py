@@ -54,6 +54,7 @@ def request_detail(request, reference):
     evidence = agreement_selectors.evidence_by_criterion(req)
     teams_setup = selectors.teams_setup_checklist(req)
     offboarding_ask = request_selectors.pending_offboarding_ask(req)
+    remediation = request_selectors.open_remediation_case(req)
     tasks = task_list(
         req,
         may_sign=may_sign,
@@ -61,6 +62,7 @@ def request_detail(request, reference):
         evidence=evidence,
         checks_done=check_run is not None,
         teams_setup=teams_setup,
+        remediation=remediation,
     )
     return render(
         request,
@@ -88,6 +90,7 @@ def request_detail(request, reference):
             "offboarding_states": req.state in OFFBOARDING_STATES,
             "offboarding_ask": offboarding_ask,
             "may_offboard": not offboarding.offboarding_ask_refusal(req, roles),
+            "remediation": remediation,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,
             "show_evidence": req.state in AGREEMENT_SENT_STATES,

@@ -1,4 +1,5 @@
-"""Admin for organisations, the allow list, the audit log, check runs and changes of SPOC.
+"""Admin for organisations, the allow list, the audit log, check runs, remediation cases and
+changes of SPOC.
 
 The federation request's own page (the Feedback team's workbench) is in the workbench app.
 """
@@ -9,6 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from federation_portal.permissions import may
@@ -25,6 +27,7 @@ from .models import (
     CheckRunState,
     Organisation,
     OutboxMessage,
+    RemediationCase,
     SentEmail,
     SpocChange,
 )
@@ -327,6 +330,90 @@ class CheckRunAdmin(ReadOnlyAdmin):
     def got_worse(self, run):
         return "; ".join(
             f"{item['check']} {item['before']} → {item['after']}" for item in run.worsened
+        )
+
+
+class RemediationStandingFilter(admin.SimpleListFilter):
+    """Overdue (judged today) first: each awaits a person's decision to suspend or not."""
+
+    title = "standing"
+    parameter_name = "overdue"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Overdue, awaiting a decision"), ("open", "Open"), ("closed", "Closed")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.awaiting_decision(timezone.localdate())
+        if self.value() == "open":
+            return queryset.open()
+        if self.value() == "closed":
+            return queryset.filter(closed_at__isnull=False)
+        return queryset
+
+
+@admin.register(RemediationCase)
+class RemediationCaseAdmin(ReadOnlyAdmin):
+    """Cases opened when a federated domain's check got worse; staff decide on overdue ones on
+    the request's page (suspend, or close the case with a reason)."""
+
+    list_display = (
+        "due_date",
+        "request_link",
+        "organisation",
+        "request_state",
+        "opened_at",
+        "standing",
+        "to_fix",
+    )
+    list_filter = (
+        RemediationStandingFilter,
+        "how_closed",
+        ("opened_at", admin.DateFieldListFilter),
+    )
+    search_fields = ("request__reference", "request__organisation__name")
+    list_select_related = ("request__organisation",)
+    ordering = ("due_date", "pk")
+    show_full_result_count = False
+    fields = (
+        "request",
+        "opened_at",
+        "opened_by_run",
+        "due_date",
+        "items",
+        "closed_at",
+        "how_closed",
+        "closed_by",
+        "closed_by_run",
+        "close_reason",
+    )
+    readonly_fields = fields
+
+    @admin.display(description="request", ordering="request__reference")
+    def request_link(self, case):
+        url = reverse("admin:requests_app_federationrequest_change", args=[case.request_id])
+        return format_html('<a href="{}#remediation">{}</a>', url, case.request.reference)
+
+    @admin.display(description="organisation", ordering="request__organisation__name")
+    def organisation(self, case):
+        return case.request.organisation.name
+
+    @admin.display(description="request state")
+    def request_state(self, case):
+        return case.request.get_state_display()
+
+    @admin.display(description="standing")
+    def standing(self, case):
+        if not case.is_open:
+            return f"Closed {case.closed_at:%Y-%m-%d}: {case.get_how_closed_display()}"
+        return "Overdue" if case.is_overdue() else "Open"
+
+    @admin.display(description="to fix")
+    def to_fix(self, case):
+        return "; ".join(
+            f"{item['domain']}: {item['check_name']} ({item['status']})"
+            for item in case.items_for_people()
+            if not item.get("fixed")
         )
 
 

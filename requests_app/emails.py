@@ -1,5 +1,7 @@
 """Emails about a request, sent from the worker, each at most once (SentEmail keys)."""
 
+from datetime import date
+
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
@@ -15,10 +17,12 @@ from .models import (
     FederationRequest,
     OffboardingAsk,
     PendingSubmission,
+    RemediationCase,
+    RemediationClosure,
     SentEmail,
     SpocChange,
 )
-from .selectors import current_signatory
+from .selectors import current_signatory, overdue_remediation_cases
 
 SUBJECTS = {
     "submitted": "Your Teams federation request {ref} has been received",
@@ -157,6 +161,68 @@ def send_checks_worsened_email(*, request_id: int, run_id: int) -> bool:
         to=[settings.FEEDBACK_TEAM_EMAIL],
     )
     return send_once(key=f"checkrun:{run.pk}:worsened", req=req, message=message)
+
+
+REMEDIATION_SUBJECTS = {
+    "remediation_opened": "Action needed by {due}: your domains' checks got worse ({ref})",
+    "remediation_extended": "More to fix by {due}: your domains' checks got worse ({ref})",
+    "remediation_closed": "Fixed: nothing more to do on your domains' checks ({ref})",
+    "remediation_closed_by_staff": "Closed: the case about your domains' checks ({ref})",
+}
+
+
+def send_remediation_email(*, request_id: int, case_id: int, kind: str, key: str) -> bool:
+    """Tell the organisation what got worse on its domains, how to fix it and by when; or
+    that the case is closed (fixed, or closed by the team with its reason)."""
+    cases = RemediationCase.objects.select_related("request__organisation")
+    case = cases.get(pk=case_id, request_id=request_id)
+    req = case.request
+    by_staff = kind == "remediation_closed" and case.how_closed == RemediationClosure.STAFF
+    subject = REMEDIATION_SUBJECTS[f"{kind}_by_staff" if by_staff else kind]
+    subject = subject.replace("{due}", f"{case.due_date:%d %B %Y}")
+    message = request_email(
+        req,
+        kind=kind,
+        subject=subject,
+        context={"case": case, "items": case.items_for_people()},
+    )
+    return send_once(
+        key=request_email_key(req, f"remediation:{case.pk}:{key}"), req=req, message=message
+    )
+
+
+def send_overdue_remediation_email(*, on_date: str) -> bool:
+    """The Feedback team's list of remediation cases past their due date on on_date, once a day:
+    each awaits a person's decision (suspend, or wait)."""
+    today = date.fromisoformat(on_date)
+    cases = list(overdue_remediation_cases(today=today))
+    if not cases:
+        return False
+    context = {
+        "today": today,
+        "cases": [
+            {
+                "case": case,
+                "items": [item for item in case.items_for_people() if not item.get("fixed")],
+                "days_overdue": (today - case.due_date).days,
+                "admin_url": settings.SITE_URL
+                + reverse("admin:requests_app_federationrequest_change", args=[case.request_id])
+                + "#remediation",
+            }
+            for case in cases
+        ],
+        "list_url": settings.SITE_URL
+        + reverse("admin:requests_app_remediationcase_changelist")
+        + "?overdue=yes",
+    }
+    count = len(cases)
+    message = EmailMessage(
+        subject=f"{count} remediation case{'s' if count != 1 else ''} past due ({today:%d %B %Y})",
+        body=render_to_string("emails/remediation_overdue.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(key=f"remediation-overdue:{on_date}", req=None, message=message)
 
 
 SPOC_CHANGE_SUBJECTS = {

@@ -26,6 +26,7 @@ from .models import (
     OffboardingDecision,
     Organisation,
     PendingSubmission,
+    RemediationCase,
     RequestedDomain,
 )
 
@@ -300,3 +301,29 @@ def checks_not_passed(req: FederationRequest) -> ChecksNotPassed:
         if check.verdict == CheckStatus.ERROR and not errors:
             not_checked.append(f"{check.display_name}: every check")
     return ChecksNotPassed(failed, not_checked)
+
+
+def remediation_cases(req: FederationRequest) -> list[RemediationCase]:
+    """Every remediation case of req, the open one (at most one) first, then newest first."""
+    cases = RemediationCase.objects.filter(request=req).select_related("closed_by")
+    return sorted(cases, key=lambda case: (not case.is_open, -case.opened_at.timestamp()))
+
+
+def open_remediation_case(req: FederationRequest) -> RemediationCase | None:
+    """req's open remediation case while it concerns the organisation (federated or
+    suspended), or None."""
+    case: RemediationCase | None = RemediationCase.objects.in_force().filter(request=req).first()
+    return case
+
+
+def overdue_remediation_cases(*, today: date | None = None) -> QuerySet[RemediationCase]:
+    """Open cases past their due date on federated requests, most overdue first: each awaits a
+    person's decision (suspend, or close the case with a reason). The team's overview lists
+    these."""
+    today = today or timezone.localdate()
+    cases: QuerySet[RemediationCase] = (
+        RemediationCase.objects.awaiting_decision(today)
+        .select_related("request__organisation")
+        .order_by("due_date", "pk")
+    )
+    return cases

@@ -10,7 +10,7 @@ from django.db import OperationalError
 from . import emails, outbox
 from .checks import engine, resolver
 from .email_task import EMAIL_TASK_OPTIONS, EmailTask
-from .services import check_runs, submissions
+from .services import check_runs, remediation, submissions
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +23,22 @@ def send_request_email(request_id: int, kind: str, key: str) -> bool:
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_checks_worsened_email(request_id: int, run_id: int) -> bool:
     return emails.send_checks_worsened_email(request_id=request_id, run_id=run_id)
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
+def send_remediation_email(request_id: int, case_id: int, kind: str, key: str) -> bool:
+    return emails.send_remediation_email(request_id=request_id, case_id=case_id, kind=kind, key=key)
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
+def send_overdue_remediation_email(on_date: str) -> bool:
+    return emails.send_overdue_remediation_email(on_date=on_date)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def list_overdue_remediation_cases() -> int:
+    """Beat, daily: the Feedback team's list of remediation cases past their due date."""
+    return remediation.remediation_list_overdue()
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)

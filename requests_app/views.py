@@ -146,6 +146,7 @@ def status(request, token):
             "offboarding_ask": offboarding_ask,
             "can_withdraw": req.state in OPEN_STATES,
             "is_closed": req.state in CLOSED_STATES,
+            "remediation": selectors.open_remediation_case(req),
             **status_context(req),
         },
     )

@@ -145,6 +145,11 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
             path("<int:pk>/act/<str:action>/", wrap(self.action_view), name=f"{name}_act"),
             path("<int:pk>/checks/run/", wrap(self.run_checks_view), name=f"{name}_run_checks"),
             path(
+                "<int:pk>/remediation/<int:case_pk>/close/",
+                wrap(self.remediation_close_view),
+                name=f"{name}_remediation_close",
+            ),
+            path(
                 "<int:pk>/evidence/add/", wrap(self.evidence_add_view), name=f"{name}_evidence_add"
             ),
             path(
@@ -181,6 +186,9 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                     for domain in obj.domains.all()
                     if domain.name not in recorded
                 ]
+            context["remediation_cases"] = selectors.remediation_cases(obj)
+            context["may_close_remediation"] = may(request.user, "close_remediation")
+            context["may_suspend"] = "suspend" in dict(context["lifecycle_actions"])
             context["history_fieldset"] = HISTORY_FIELDSET
             if request.user.has_perm("requests_app.view_auditevent"):
                 events = selectors.recent_audit_events(obj, limit=AUDIT_SHOWN)

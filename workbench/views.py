@@ -16,8 +16,8 @@ from federation_portal.permissions import may
 from portal_kit.errors import ActionRefused, AnswerNeeded
 from portal_kit.forms import UploadForm
 from portal_kit.pages import attachment
-from requests_app.models import FederationRequest
-from requests_app.services import check_runs, lifecycle
+from requests_app.models import FederationRequest, RemediationCase
+from requests_app.services import check_runs, lifecycle, remediation
 
 from .actions import ACTIONS
 from .forms import EvidenceForm, RaiseOnBehalfForm, ReasonForm
@@ -104,6 +104,39 @@ class WorkbenchViews:
                 "reload this page in a minute to see the results.",
             )
         return self._back(req)
+
+    def remediation_close_view(self, request, pk, case_pk):
+        """Staff close an open remediation case with a reason the organisation is told."""
+        req = self._request_or_404(request, pk)
+        case = get_object_or_404(RemediationCase, pk=case_pk, request=req)
+        if not may(request.user, "close_remediation"):
+            messages.error(request, "You do not have permission to close remediation cases.")
+            return self._back(req)
+        form = ReasonForm(request.POST) if request.method == "POST" else ReasonForm()
+        if request.method == "POST" and form.is_valid():
+            try:
+                remediation.remediation_close(
+                    case_id=case.pk, actor=request.user, reason=form.cleaned_data["reason"]
+                )
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(
+                    request,
+                    f"The remediation case of {req.reference} is closed; the organisation is "
+                    "emailed the reason.",
+                )
+            return self._back(req)
+        return self._render(
+            request,
+            req,
+            title=f"Close the remediation case: {req.reference}",
+            form=form,
+            explanation="Close the case although the checks do not call it fixed (for example, "
+            "the change was agreed with the team). The organisation is emailed the reason; a "
+            "later worsening opens a new case.",
+            submit="Close the case",
+        )
 
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)

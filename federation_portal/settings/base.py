@@ -220,6 +220,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.recheck_federated_domains",
         "schedule": crontab(day_of_week="mon", hour=6, minute=0),
     },
+    # Daily: the remediation cases past their due date, listed for the Feedback team to decide
+    # on; nothing is suspended automatically.
+    "list-overdue-remediation-cases": {
+        "task": "requests_app.tasks.list_overdue_remediation_cases",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }
 # An outbox row younger than this is left to its own on-commit publish before the sweeper resends.
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=10)
@@ -244,6 +250,9 @@ SEAL_TRUST_ROOT_FILES = env.list("SEAL_TRUST_ROOT_FILES", default=[])
 FPA_REMINDER_DAYS = env.int("FPA_REMINDER_DAYS", default=7)
 EVIDENCE_REMINDER_DAYS = env.int("EVIDENCE_REMINDER_DAYS", default=7)
 FPA_EXPIRY_DAYS = env.int("FPA_EXPIRY_DAYS", default=30)
+# Days an organisation has to fix a check that got worse on a federated domain (a remediation
+# case's due date); past it the Feedback team decides whether to suspend.
+REMEDIATION_DAYS = env.int("REMEDIATION_DAYS", default=30)
 # A check run still pending after this long is taken as lost: it no longer holds a review back.
 CHECK_RUN_LOST_MINUTES = env.int("CHECK_RUN_LOST_MINUTES", default=60)
 # A review needs a completed check run no older than this.

@@ -14,6 +14,7 @@ from .contacts import (
 )
 from .jobs import OutboxMessage, SentEmail
 from .offboarding import OffboardingAsk, OffboardingDecision
+from .remediation import RemediationCase, RemediationCaseQuerySet, RemediationClosure
 from .requests import (
     AGREEMENT_SENT_STATES,
     CLOSED_STATES,
@@ -54,6 +55,9 @@ __all__ = [
     "Organisation",
     "OutboxMessage",
     "PendingSubmission",
+    "RemediationCase",
+    "RemediationCaseQuerySet",
+    "RemediationClosure",
     "RequestedDomain",
     "SentEmail",
     "SpocChange",

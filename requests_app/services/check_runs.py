@@ -28,6 +28,7 @@ from ..models import (
 )
 from ..outbox import enqueue_after_commit
 from .locking import lock_request
+from .remediation import remediation_after_run
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -112,8 +113,10 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict[str, Any]) -
 
 
 def _complete(run: CheckRun, verdicts: dict[str, str]) -> None:
-    """Mark the run complete and flag what got worse since the request's previous run."""
-    run.worsened = worsened_checks(_last_known(run), _results_by_domain(run))
+    """Mark the run complete, flag what got worse since the request's previous run, and open,
+    add to or close the request's remediation case."""
+    results = _results_by_domain(run)
+    run.worsened = worsened_checks(_last_known(run), results)
     run.state = CheckRunState.COMPLETE
     run.completed_at = timezone.now()
     run.save(update_fields=["state", "completed_at", "worsened"])
@@ -125,9 +128,10 @@ def _complete(run: CheckRun, verdicts: dict[str, str]) -> None:
     )
     if run.worsened:
         audit(run.request, None, "checks.worsened", message=describe_worsened(run.worsened))
-        # A domain on the allow list that got worse is nobody's open case: tell the team.
+        # A domain on the allow list that got worse: the team hears of it beside the case.
         if run.request.state == State.FEDERATED:
             enqueue_after_commit(WORSENED_EMAIL_TASK, request_id=run.request_id, run_id=run.pk)
+    remediation_after_run(run, results)
 
 
 def _results_by_domain(run: CheckRun) -> dict[str, list[dict[str, Any]]]:

@@ -538,8 +538,13 @@ def test_the_weekly_recheck_in_the_worker_flags_dmarc_weakened_to_none(celery_wo
 
     tasks.recheck_federated_domains.delay()
 
+    # The organisation is emailed too (its remediation case): pick the team's message.
     message = wait_for(
-        lambda: [m for m in sent_mail() if req.reference in m["Subject"]],
+        lambda: [
+            m
+            for m in sent_mail()
+            if req.reference in m["Subject"] and m["Subject"].startswith("Domain checks got worse")
+        ],
         timeout=60,
         what="the worker to re-check the domain and email the Feedback team",
     )[0]
