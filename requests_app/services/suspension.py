@@ -16,7 +16,15 @@ from django.utils import timezone
 from portal_kit.errors import ActionRefused
 
 from .. import selectors
-from ..models import FederationRequest, State
+from ..audit import audit
+from ..models import (
+    FederationRequest,
+    OffboardingAsk,
+    OffboardingDecision,
+    RemediationCase,
+    RemediationClosure,
+    State,
+)
 from .allow_list import allow_list_end, allow_list_restore
 from .lifecycle import queue_request_email
 from .locking import apply_transition, lock_request
@@ -131,5 +139,28 @@ def request_revoke(*, request_id: int, actor: User, reason: str) -> FederationRe
         # A suspension dated later than today ends today instead.
         allow_list_end(request=req, effective_to=today, actor=actor, reason=f"Revoked: {reason}")
         req.domains.update(is_live=False)
+        _close_what_is_open(req, actor=actor, why=f"The agreement was revoked: {reason}")
         queue_request_email(req, "revoked")
     return req
+
+
+def _close_what_is_open(req: FederationRequest, *, actor: User, why: str) -> None:
+    """A revoked agreement leaves nothing waiting: its remediation case and any ask to end it
+    are closed with it (the revocation's email tells the organisation why)."""
+    now = timezone.now()
+    for case in RemediationCase.objects.select_for_update().open().filter(request=req):
+        case.closed_at = now
+        case.how_closed = RemediationClosure.STAFF
+        case.closed_by = actor
+        case.close_reason = why
+        case.save()
+        audit(req, actor, "remediation.closed", message=f"Closed by staff: {why}")
+    for ask in OffboardingAsk.objects.select_for_update().filter(
+        request=req, decision=OffboardingDecision.PENDING
+    ):
+        ask.decision = OffboardingDecision.DECLINED
+        ask.decided_at = now
+        ask.decided_by = actor
+        ask.decline_reason = why
+        ask.save()
+        audit(req, actor, "request.offboarding_declined", message=why)

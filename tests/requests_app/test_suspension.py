@@ -15,7 +15,10 @@ from requests_app.models import (
     AllowListApplication,
     AllowListEntry,
     AuditEvent,
+    OffboardingAsk,
+    OffboardingDecision,
     OutboxMessage,
+    RemediationCase,
     State,
 )
 from requests_app.selectors import allow_list_change_set, allow_list_rows
@@ -180,9 +183,7 @@ def test_reinstating_puts_the_domains_back_as_a_new_entry(federated, feedback_us
     assert len(emails_queued(req, "reinstated")) == 1
 
 
-def test_reinstating_before_a_later_suspension_takes_effect_calls_it_off(
-    federated, feedback_user
-):
+def test_reinstating_before_a_later_suspension_takes_effect_calls_it_off(federated, feedback_user):
     later = timezone.localdate() + timedelta(days=7)
     request_suspend(
         request_id=federated.pk, actor=feedback_user, reason="Notice.", effective_date=later
@@ -332,3 +333,32 @@ def test_the_organisation_is_told_why_by_email_and_on_its_status_page(
     assert "Not fixed in 30 days." in revocation.body
     page = client.get(reverse("requests_app:status", args=[federated.status_token]))
     assert "Why the agreement was revoked" in page.content.decode()
+
+
+def test_revoking_closes_an_open_remediation_case_and_a_pending_ask_to_end(
+    federated, feedback_user, colleague
+):
+    case = RemediationCase.objects.create(
+        request=federated, due_date=timezone.localdate(), items=[{"check": "dmarc"}]
+    )
+    ask = OffboardingAsk.objects.create(
+        request=federated,
+        asked_by_email="sam@example.org.uk",
+        reason="Moving to NHSmail.",
+        notice_date=timezone.localdate() + timedelta(days=30),
+    )
+    suspended(federated, feedback_user)
+
+    request_revoke(request_id=federated.pk, actor=colleague, reason="Not fixed.")
+
+    case.refresh_from_db()
+    ask.refresh_from_db()
+    assert (
+        case.closed_at is not None and case.close_reason == "The agreement was revoked: Not fixed."
+    )
+    assert (ask.decision, ask.decided_by) == (OffboardingDecision.DECLINED, colleague)
+    assert [row[0] for row in audit_trail(federated)][-3:] == [
+        "request.revoked",
+        "remediation.closed",
+        "request.offboarding_declined",
+    ]
