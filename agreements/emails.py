@@ -157,8 +157,7 @@ def send_reattestation_email(*, reattestation_id: int, kind: str, key: str) -> b
             "reattestation": reattestation,
             "criteria": EvidenceCriterion.objects.order_by("position", "code"),
             "signatory": signatory,
-            "page_url": settings.SITE_URL
-            + reverse("portal:reattestation", args=[req.reference]),
+            "page_url": settings.SITE_URL + reverse("portal:reattestation", args=[req.reference]),
             "sign_in_url": sign_in_url(),
             "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         },

@@ -171,9 +171,9 @@ def open_reattestation(req: FederationRequest) -> Reattestation | None:
 
 def latest_reattestation(req: FederationRequest) -> Reattestation | None:
     """The open re-attestation, else the newest one (verified), else None."""
-    found: Reattestation | None = Reattestation.objects.filter(request=req).order_by(
-        "-term_ends_on", "-pk"
-    ).first()
+    found: Reattestation | None = (
+        Reattestation.objects.filter(request=req).order_by("-term_ends_on", "-pk").first()
+    )
     return found
 
 

@@ -1,9 +1,12 @@
-"""The organisation's forms on the portal: contacts, signing, evidence."""
+"""The organisation's forms on the portal: contacts, signing, evidence, re-attestation."""
+
+from typing import Any
 
 from django import forms
 
+from agreements.models import CriterionAnswer, EvidenceCriterion
 from agreements.services.signing import ATTESTATIONS
-from portal_kit.forms import SingleLineField, UploadForm
+from portal_kit.forms import LimitedFileField, SingleLineField, UploadForm
 from requests_app.models import ContactRole
 from requests_app.services.contacts import ContactDetails
 
@@ -103,4 +106,75 @@ class EvidenceUploadForm(UploadForm):
     file = forms.FileField(
         label="Evidence file",
         error_messages={"required": "Choose the file to upload"},
+    )
+
+
+class ReattestationAnswerForm(UploadForm):
+    """The SPOC's re-attestation: the contacts are current, and each DCB1596 criterion still
+    met or changed (with new evidence). A field pair per criterion: answer_<id>, file_<id>."""
+
+    contacts_confirmed = forms.BooleanField(
+        label="The contacts listed for this request are current",
+        error_messages={"required": "Confirm the contacts are current, or change them first"},
+    )
+
+    def __init__(self, *args: Any, criteria: list[EvidenceCriterion], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.criteria = criteria
+        for criterion in criteria:
+            self.fields[f"answer_{criterion.pk}"] = forms.ChoiceField(
+                label=criterion.title,
+                choices=CriterionAnswer.choices,
+                widget=forms.RadioSelect,
+                required=criterion.required,
+                error_messages={"required": f"Say whether “{criterion.title}” is still met"},
+            )
+            self.fields[f"file_{criterion.pk}"] = LimitedFileField(
+                label=f"New evidence for {criterion.title} (only if it has changed)",
+                required=False,
+            )
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        for criterion in self.criteria:
+            changed = self.cleaned_data.get(f"answer_{criterion.pk}") == CriterionAnswer.CHANGED
+            if changed and not self.cleaned_data.get(f"file_{criterion.pk}"):
+                self.add_error(
+                    f"file_{criterion.pk}",
+                    f"Upload the new evidence for “{criterion.title}”, which has changed",
+                )
+        return cleaned
+
+    def answers(self) -> dict[int, str]:
+        return {
+            criterion.pk: self.cleaned_data[f"answer_{criterion.pk}"]
+            for criterion in self.criteria
+            if self.cleaned_data.get(f"answer_{criterion.pk}")
+        }
+
+    def uploads(self) -> dict[int, Any]:
+        return {
+            criterion.pk: self.cleaned_data[f"file_{criterion.pk}"]
+            for criterion in self.criteria
+            if self.cleaned_data.get(f"answer_{criterion.pk}") == CriterionAnswer.CHANGED
+            and self.cleaned_data.get(f"file_{criterion.pk}")
+        }
+
+    def criterion_fields(self) -> list[tuple[EvidenceCriterion, Any, Any]]:
+        """(criterion, its answer field, its file field), for the page."""
+        return [
+            (criterion, self[f"answer_{criterion.pk}"], self[f"file_{criterion.pk}"])
+            for criterion in self.criteria
+        ]
+
+
+class ReattestationConfirmForm(forms.Form):
+    """The signatory's confirmation of the SPOC's answer."""
+
+    confirmed = forms.BooleanField(
+        label=(
+            "I confirm, as signatory, that the contacts are current and that what is "
+            "re-attested here is true of my organisation"
+        ),
+        error_messages={"required": "Tick the box to confirm, as signatory"},
     )

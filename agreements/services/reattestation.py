@@ -10,7 +10,7 @@ reattestations_overdue); nothing here suspends: staff decide, with the suspend a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -70,7 +70,7 @@ def _lock(reattestation_id: int) -> tuple[FederationRequest, Reattestation]:
 # -- the daily job ----------------------------------------------------------------------------
 
 
-def reattestation_open(*, request_id: int, today=None) -> Reattestation | None:
+def reattestation_open(*, request_id: int, today: date | None = None) -> Reattestation | None:
     """Open the current term's re-attestation and email the SPOC and signatory, if the request
     is federated and the notice date has come; judged again under the lock. None if not due or
     already open (running twice opens one)."""
@@ -135,7 +135,7 @@ def reattestation_remind(*, reattestation_id: int, now: datetime | None = None) 
     return True
 
 
-def reattestation_mark_overdue(*, reattestation_id: int, today=None) -> bool:
+def reattestation_mark_overdue(*, reattestation_id: int, today: date | None = None) -> bool:
     """Record that the term ended without the organisation's answer (once); the request then
     shows on the "for suspension" list for staff to decide."""
     today = today or timezone.localdate()
@@ -239,8 +239,7 @@ def reattestation_answer(
         upload = uploads.get(criterion_id)
         if upload is None:
             raise ActionRefused(
-                f"Upload the new evidence for “{criteria[criterion_id].title}”, which has "
-                "changed."
+                f"Upload the new evidence for “{criteria[criterion_id].title}”, which has changed."
             )
         checked[criterion_id] = evidence_check_upload(criterion_id=criterion_id, upload=upload)
     with transaction.atomic():
