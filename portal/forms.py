@@ -1,12 +1,14 @@
 """The organisation's forms on the portal: contacts, signing, evidence, re-attestation."""
 
-from typing import Any
+from typing import Any, Self
 
 from django import forms
+from django.http import HttpRequest
 
 from agreements.models import CriterionAnswer, EvidenceCriterion
 from agreements.services.signing import ATTESTATIONS
 from portal_kit.forms import LimitedFileField, SingleLineField, UploadForm
+from portal_kit.uploads import upload_too_large
 from requests_app.models import ContactRole
 from requests_app.services.contacts import ContactDetails
 
@@ -133,6 +135,18 @@ class ReattestationAnswerForm(UploadForm):
                 label=f"New evidence for {criterion.title} (only if it has changed)",
                 required=False,
             )
+
+    @classmethod
+    def for_criteria(cls, request: HttpRequest, *, criteria: list[EvidenceCriterion]) -> Self:
+        """Bound to a POST (and told whether its upload was cut off), else an empty form."""
+        if request.method == "POST":
+            return cls(
+                request.POST,
+                request.FILES,
+                too_large=upload_too_large(request),
+                criteria=criteria,
+            )
+        return cls(criteria=criteria)
 
     def clean(self) -> dict[str, Any] | None:
         cleaned = super().clean()

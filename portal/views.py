@@ -233,7 +233,7 @@ def reattestation(request, reference):
     criteria = list(EvidenceCriterion.objects.order_by("position", "code"))
     answer_form = confirm_form = None
     if current.status == ReattestationStatus.OPEN and ContactRole.SPOC in roles:
-        answer_form = ReattestationAnswerForm.for_request(request, criteria=criteria)
+        answer_form = ReattestationAnswerForm.for_criteria(request, criteria=criteria)
     if current.status == ReattestationStatus.ANSWERED and ContactRole.SIGNATORY in roles:
         confirm_form = ReattestationConfirmForm(request.POST or None)
     if request.method == "POST":
