@@ -115,7 +115,7 @@ class ReattestationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path(
-                "<int:pk>/<str:verb>/",
+                "<int:pk>/decide/<str:verb>/",
                 wrap(self.decide_view),
                 name="agreements_reattestation_decide",
             ),

@@ -510,3 +510,67 @@ def test_a_notice_queued_for_a_request_suspended_since_is_not_sent(req, feedback
         suspension.request_suspend(request_id=req.pk, actor=feedback_user, reason="Checks failed.")
         assert send_reattestation_email(**job) is False
     assert mailoutbox == []
+
+
+# -- the workbench ----------------------------------------------------------------------------
+
+
+def test_staff_verify_and_return_from_the_reattestation_page(req, client, feedback_user):
+    daily(NOTICE_ON)
+    current = Reattestation.objects.get()
+    dmarc = EvidenceCriterion.objects.get(code="dmarc")
+    answers = {c.pk: CriterionAnswer.STILL_MET for c in EvidenceCriterion.objects.all()}
+    answers[dmarc.pk] = CriterionAnswer.CHANGED
+    with at(date(2027, 12, 20)):
+        reattestation.reattestation_answer(
+            reattestation_id=current.pk,
+            actor_email=email_of(req, ContactRole.SPOC),
+            contacts_confirmed=True,
+            answers=answers,
+            uploads={dmarc.pk: pdf()},
+        )
+        reattestation.reattestation_confirm(
+            reattestation_id=current.pk,
+            actor_email=email_of(req, ContactRole.SIGNATORY),
+            confirmed=True,
+        )
+        client.force_login(feedback_user)
+        # The new evidence is reviewed on the federated request's page, as any evidence.
+        item = current.answers.get(criterion=dmarc).evidence
+        request_page = client.get(
+            reverse("admin:requests_app_federationrequest_change", args=[req.pk])
+        ).content.decode()
+        verify_item = reverse(
+            "admin:requests_app_federationrequest_evidence", args=[req.pk, item.pk, "verify"]
+        )
+        assert verify_item in request_page
+        page = client.get(
+            reverse("admin:agreements_reattestation_change", args=[current.pk])
+        ).content.decode()
+        assert "Verify and renew the term" in page and "Return with a reason" in page
+        decide = reverse("admin:agreements_reattestation_decide", args=[current.pk, "verify"])
+        refused = client.post(decide, follow=True).content.decode()
+        assert "Verify the new evidence first" in refused
+        client.post(verify_item)
+        done = client.post(decide, follow=True).content.decode()
+        assert "the agreement is renewed until 15 January 2029" in done
+    assert reload_status(current) == ReattestationStatus.VERIFIED
+
+    daily(date(2028, 12, 16))
+    following = Reattestation.objects.get(status=ReattestationStatus.OPEN)
+    with at(date(2028, 12, 20)):
+        reattestation.reattestation_answer(
+            reattestation_id=following.pk,
+            actor_email=email_of(req, ContactRole.SPOC),
+            contacts_confirmed=True,
+            answers={c.pk: CriterionAnswer.STILL_MET for c in EvidenceCriterion.objects.all()},
+        )
+        client.force_login(feedback_user)
+        give_back = reverse("admin:agreements_reattestation_decide", args=[following.pk, "return"])
+        assert client.post(give_back, {"reason": ""}).status_code == 200  # the reason is asked
+        client.post(give_back, {"reason": "Name your new signatory first."})
+    following.refresh_from_db()
+    assert (following.status, following.returned_reason) == (
+        ReattestationStatus.OPEN,
+        "Name your new signatory first.",
+    )
