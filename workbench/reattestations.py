@@ -68,13 +68,14 @@ class ReattestationAnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(Reattestation)
 class ReattestationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = (
-        "request_link",
+        "reference",
         "organisation",
         "term_ends_on",
         "status",
         "answered_at",
         "signatory_confirmed_at",
         "overdue_at",
+        "request_link",
     )
     list_filter = (CampaignFilter, "status", "term_ends_on")
     search_fields = ("request__reference", "request__organisation__name")
@@ -102,10 +103,14 @@ class ReattestationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [ReattestationAnswerInline]
 
     @admin.display(description="request", ordering="request__reference")
+    def reference(self, reattestation):
+        return reattestation.request.reference  # the link to the re-attestation's page
+
+    @admin.display(description="the request's page")
     def request_link(self, reattestation):
         request_id = reattestation.request_id
         url = reverse("admin:requests_app_federationrequest_change", args=[request_id])
-        return format_html('<a href="{}">{}</a>', url, reattestation.request.reference)
+        return format_html('<a href="{}">Request {}</a>', url, reattestation.request.reference)
 
     @admin.display(description="organisation")
     def organisation(self, reattestation):
