@@ -1,5 +1,6 @@
 """The agreement's emails: the one that carries the FPA, and those about signing and evidence
-(reminders, returned evidence, expiry) to the requester, SPOC and signatory."""
+(reminders, returned evidence, expiry) to the requester, SPOC and signatory, and those of the
+annual re-attestation to the SPOC and signatory."""
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -14,12 +15,17 @@ from requests_app.emails import (
     send_once,
     status_url,
 )
-from requests_app.models import FederationRequest, State
+from requests_app.models import ContactRole, FederationRequest, State
 from requests_app.selectors import current_signatory
 
-from .models import Agreement, EvidenceCriterion
+from .models import Agreement, EvidenceCriterion, Reattestation
 from .sealing import sealing_configured
-from .selectors import missing_evidence, returned_evidence, sent_agreement
+from .selectors import (
+    AWAITING_ORGANISATION,
+    missing_evidence,
+    returned_evidence,
+    sent_agreement,
+)
 
 
 def sign_in_url() -> str:
@@ -116,3 +122,54 @@ def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
     # Once per signatory and agreement: a fresh FPA after expiry invites them again.
     key = f"signatory_invitation:{agreement.pk}:{signatory.pk}"
     return send_once(key=key, req=req, message=message)
+
+
+REATTESTATION_SUBJECTS = {
+    "notice": "Please re-attest the agreement for {ref} by {date}",
+    "reminder": "Reminder: please re-attest the agreement for {ref} by {date}",
+    "returned": "The re-attestation for {ref} needs more work",
+    "renewed": "The agreement for {ref} is renewed until {date}",
+}
+# Kinds that ask the organisation to act: not sent once the request is no longer federated, or
+# once the organisation has answered (judged when sending, not only when queued).
+REATTESTATION_ASKING = ("notice", "reminder", "returned")
+
+
+def send_reattestation_email(*, reattestation_id: int, kind: str, key: str) -> bool:
+    """The re-attestation's email of kind to the SPOC and the signatory (if named), once per
+    key; False when not sent."""
+    reattestation = Reattestation.objects.select_related("request__organisation").get(
+        pk=reattestation_id
+    )
+    req = reattestation.request
+    if kind in REATTESTATION_ASKING and (
+        req.state != State.FEDERATED or reattestation.status not in AWAITING_ORGANISATION
+    ):
+        return False
+    spocs = req.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True)
+    signatory = current_signatory(req)
+    addresses = [*(contact.email for contact in spocs), signatory.email if signatory else ""]
+    body = render_to_string(
+        "emails/reattestation.txt",
+        {
+            "req": req,
+            "kind": kind,
+            "reattestation": reattestation,
+            "criteria": EvidenceCriterion.objects.order_by("position", "code"),
+            "signatory": signatory,
+            "page_url": settings.SITE_URL + reverse("portal:reattestation", args=[req.reference]),
+            "sign_in_url": sign_in_url(),
+            "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+        },
+    )
+    when = reattestation.renewed_until if kind == "renewed" else reattestation.term_ends_on
+    message = EmailMessage(
+        subject=one_line(
+            REATTESTATION_SUBJECTS[kind].format(ref=req.reference, date=f"{when:%d %B %Y}")
+        ),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=list(dict.fromkeys(address.lower() for address in addresses if address)),
+        reply_to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    return send_once(key=request_email_key(req, key), req=req, message=message)

@@ -1,15 +1,24 @@
 """Reads about agreements and evidence, shared by guards, services, emails and faces."""
 
-from datetime import datetime, timedelta
+from calendar import monthrange
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from requests_app.models import FederationRequest, State
+from requests_app.models import AllowListSource, FederationRequest, State
 
-from .models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
+from .models import (
+    OPEN_REATTESTATION_STATUSES,
+    Agreement,
+    EvidenceCriterion,
+    EvidenceItem,
+    EvidenceStatus,
+    Reattestation,
+    ReattestationStatus,
+)
 
 
 def current_agreement(req: FederationRequest) -> Agreement | None:
@@ -108,3 +117,125 @@ def evidence_by_criterion(req: FederationRequest) -> list[dict[str, Any]]:
 def agreement_in_preparation(req: FederationRequest) -> bool:
     """An agreement for req is being rendered now (one at a time)."""
     return Agreement.objects.filter(request=req).in_preparation().exists()
+
+
+# -- the annual re-attestation ----------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day months later, or the month's last day where it has fewer (31 Jan + 1 month
+    is 28 or 29 February)."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    return day.replace(year=year, month=month, day=min(day.day, monthrange(year, month)[1]))
+
+
+def term_start(req: FederationRequest) -> date | None:
+    """The day the agreement's first term began: the federation's effective date, as the first
+    allow-list entry of the request records it (a reinstatement after a suspension gives the
+    request a new effective date but does not restart the agreement's term)."""
+    first: date | None = req.allow_list_entries.filter(source=AllowListSource.PORTAL).aggregate(
+        first=Min("effective_date")
+    )["first"]
+    if first is not None:
+        return first
+    if req.effective_date is not None:
+        return req.effective_date
+    return timezone.localdate(req.federated_at) if req.federated_at else None
+
+
+def current_term_end(req: FederationRequest) -> date | None:
+    """The day the agreement's current term ends: AGREEMENT_TERM_MONTHS after it began, or the
+    latest renewal's end; None for a request never federated."""
+    renewed: date | None = Reattestation.objects.filter(
+        request=req, status=ReattestationStatus.VERIFIED
+    ).aggregate(until=Max("renewed_until"))["until"]
+    if renewed is not None:
+        return renewed
+    start = term_start(req)
+    return add_months(start, settings.AGREEMENT_TERM_MONTHS) if start else None
+
+
+def reattestation_notice_date(term_end: date) -> date:
+    """The day a term's re-attestation opens: REATTESTATION_NOTICE_DAYS before it ends."""
+    return term_end - timedelta(days=settings.REATTESTATION_NOTICE_DAYS)
+
+
+def open_reattestation(req: FederationRequest) -> Reattestation | None:
+    """The request's re-attestation not yet verified, or None."""
+    found: Reattestation | None = Reattestation.objects.filter(
+        request=req, status__in=OPEN_REATTESTATION_STATUSES
+    ).first()
+    return found
+
+
+def latest_reattestation(req: FederationRequest) -> Reattestation | None:
+    """The open re-attestation, else the newest one (verified), else None."""
+    found: Reattestation | None = (
+        Reattestation.objects.filter(request=req).order_by("-term_ends_on", "-pk").first()
+    )
+    return found
+
+
+def reattestations_due_to_open(today: date | None = None) -> list[int]:
+    """Ids of federated requests whose term's re-attestation should be open by today and is
+    not (the job judges each again under its lock)."""
+    today = today or timezone.localdate()
+    waiting = FederationRequest.objects.filter(state=State.FEDERATED).exclude(
+        reattestations__status__in=OPEN_REATTESTATION_STATUSES
+    )
+    due = []
+    for req in waiting.order_by("pk"):
+        term_end = current_term_end(req)
+        if term_end is not None and reattestation_notice_date(term_end) <= today:
+            due.append(req.pk)
+    return due
+
+
+# Waiting on the organisation: the SPOC's answer or the signatory's confirmation.
+AWAITING_ORGANISATION = (ReattestationStatus.OPEN, ReattestationStatus.ANSWERED)
+
+
+def reattestations_due(today: date | None = None) -> QuerySet[Reattestation]:
+    """Open and not yet answered (the SPOC's answer or the signatory's confirmation is awaited),
+    with the term still running."""
+    today = today or timezone.localdate()
+    found: QuerySet[Reattestation] = Reattestation.objects.filter(
+        status__in=AWAITING_ORGANISATION,
+        request__state=State.FEDERATED,
+        term_ends_on__gt=today,
+    ).select_related("request__organisation")
+    return found
+
+
+def reattestations_answered() -> QuerySet[Reattestation]:
+    """Answered and confirmed by the signatory: waiting for the Feedback team to verify."""
+    found: QuerySet[Reattestation] = Reattestation.objects.filter(
+        status=ReattestationStatus.CONFIRMED
+    ).select_related("request__organisation")
+    return found
+
+
+def reattestations_overdue(today: date | None = None) -> QuerySet[Reattestation]:
+    """The "for suspension" list: federated requests whose term has ended without the
+    organisation's answer. Judged by the date, not by the job's mark, so a job that has not run
+    yet hides nothing; staff decide whether to suspend."""
+    today = today or timezone.localdate()
+    found: QuerySet[Reattestation] = Reattestation.objects.filter(
+        status__in=AWAITING_ORGANISATION,
+        request__state=State.FEDERATED,
+        term_ends_on__lte=today,
+    ).select_related("request__organisation")
+    return found
+
+
+def reattestation_answers(reattestation: Reattestation) -> list[dict[str, Any]]:
+    """Each DCB1596 criterion with the SPOC's answer for it (None while unanswered)."""
+    given = {
+        answer.criterion_id: answer
+        for answer in reattestation.answers.select_related("evidence", "criterion")
+    }
+    return [
+        {"criterion": criterion, "answer": given.get(criterion.pk)}
+        for criterion in EvidenceCriterion.objects.order_by("position", "code")
+    ]

@@ -9,8 +9,8 @@ from portal_kit.errors import ActionRefused
 from requests_app.email_task import EMAIL_TASK_OPTIONS, EmailTask
 
 from . import emails
-from .models import Agreement
-from .services import agreements, reminders
+from .models import Agreement, Reattestation
+from .services import agreements, reattestation, reminders
 
 
 class RenderTask(Task):
@@ -73,3 +73,21 @@ def agreement_request_email(request_id: int, kind: str, key: str) -> bool:
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def signatory_invitation_email(request_id: int, contact_id: int) -> bool:
     return emails.send_signatory_invitation(request_id=request_id, contact_id=contact_id)
+
+
+class ReattestationEmailTask(EmailTask):
+    def request_id_of(self, kwargs: dict) -> int:
+        return Reattestation.objects.values_list("request_id", flat=True).get(
+            pk=kwargs["reattestation_id"]
+        )
+
+
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+def reattestation_daily() -> dict:
+    """Beat, daily: open re-attestations as terms near their end, mark the overdue, remind."""
+    return reattestation.reattestation_daily()
+
+
+@shared_task(base=ReattestationEmailTask, **EMAIL_TASK_OPTIONS)
+def reattestation_email(reattestation_id: int, kind: str, key: str) -> bool:
+    return emails.send_reattestation_email(reattestation_id=reattestation_id, kind=kind, key=key)

@@ -36,6 +36,7 @@ GROUP_PERMISSIONS = {
         "requests_app.view_remediationcase",
         "agreements.view_agreement",
         "agreements.view_evidenceitem",
+        "agreements.view_reattestation",
         "agreements.view_evidencecriterion",
         "agreements.change_evidencecriterion",
         "agreements.add_evidencecriterion",

@@ -19,6 +19,8 @@ ACTION_PERMISSIONS = {
     "reject": ("requests_app.reject_request", "reject requests"),
     "withdraw": ("requests_app.withdraw_request", "withdraw requests"),
     "upload_evidence": ("requests_app.verify_evidence", "add evidence"),
+    # Verifying a re-attestation is verifying DCB1596 evidence again, a year on.
+    "verify_reattestation": ("requests_app.verify_evidence", "verify re-attestations"),
     "raise_on_behalf": ("requests_app.raise_on_behalf", "raise requests on behalf of others"),
     "confirm_spoc_change": (
         "requests_app.confirm_spoc_change",

@@ -1,10 +1,15 @@
-"""The organisation's forms on the portal: contacts, signing, evidence."""
+"""The organisation's forms on the portal: contacts, signing, evidence, re-attestation."""
+
+from typing import Any, Self
 
 from django import forms
+from django.http import HttpRequest
 from django.utils import timezone
 
+from agreements.models import CriterionAnswer, EvidenceCriterion
 from agreements.services.signing import ATTESTATIONS
-from portal_kit.forms import DatePartsField, SingleLineField, UploadForm
+from portal_kit.forms import DatePartsField, LimitedFileField, SingleLineField, UploadForm
+from portal_kit.uploads import upload_too_large
 from requests_app.models import ContactRole
 from requests_app.services.contacts import ContactDetails
 
@@ -131,3 +136,86 @@ class OffboardingAskForm(forms.Form):
                 "The date your domains leave the allow list must be today or in the future"
             )
         return notice_date
+
+
+class ReattestationAnswerForm(UploadForm):
+    """The SPOC's re-attestation: the contacts are current, and each DCB1596 criterion still
+    met or changed (with new evidence). A field pair per criterion: answer_<id>, file_<id>."""
+
+    contacts_confirmed = forms.BooleanField(
+        label="The contacts listed for this request are current",
+        error_messages={"required": "Confirm the contacts are current, or change them first"},
+    )
+
+    def __init__(self, *args: Any, criteria: list[EvidenceCriterion], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.criteria = criteria
+        for criterion in criteria:
+            self.fields[f"answer_{criterion.pk}"] = forms.ChoiceField(
+                label=criterion.title,
+                choices=CriterionAnswer.choices,
+                widget=forms.RadioSelect,
+                required=criterion.required,
+                error_messages={"required": f"Say whether “{criterion.title}” is still met"},
+            )
+            self.fields[f"file_{criterion.pk}"] = LimitedFileField(
+                label=f"New evidence for {criterion.title} (only if it has changed)",
+                required=False,
+            )
+
+    @classmethod
+    def for_criteria(cls, request: HttpRequest, *, criteria: list[EvidenceCriterion]) -> Self:
+        """Bound to a POST (and told whether its upload was cut off), else an empty form."""
+        if request.method == "POST":
+            return cls(
+                request.POST,
+                request.FILES,
+                too_large=upload_too_large(request),
+                criteria=criteria,
+            )
+        return cls(criteria=criteria)
+
+    def clean(self) -> dict[str, Any] | None:
+        cleaned = super().clean()
+        for criterion in self.criteria:
+            changed = self.cleaned_data.get(f"answer_{criterion.pk}") == CriterionAnswer.CHANGED
+            if changed and not self.cleaned_data.get(f"file_{criterion.pk}"):
+                self.add_error(
+                    f"file_{criterion.pk}",
+                    f"Upload the new evidence for “{criterion.title}”, which has changed",
+                )
+        return cleaned
+
+    def answers(self) -> dict[int, str]:
+        return {
+            criterion.pk: self.cleaned_data[f"answer_{criterion.pk}"]
+            for criterion in self.criteria
+            if self.cleaned_data.get(f"answer_{criterion.pk}")
+        }
+
+    def uploads(self) -> dict[int, Any]:
+        return {
+            criterion.pk: self.cleaned_data[f"file_{criterion.pk}"]
+            for criterion in self.criteria
+            if self.cleaned_data.get(f"answer_{criterion.pk}") == CriterionAnswer.CHANGED
+            and self.cleaned_data.get(f"file_{criterion.pk}")
+        }
+
+    def criterion_fields(self) -> list[tuple[EvidenceCriterion, Any, Any]]:
+        """(criterion, its answer field, its file field), for the page."""
+        return [
+            (criterion, self[f"answer_{criterion.pk}"], self[f"file_{criterion.pk}"])
+            for criterion in self.criteria
+        ]
+
+
+class ReattestationConfirmForm(forms.Form):
+    """The signatory's confirmation of the SPOC's answer."""
+
+    confirmed = forms.BooleanField(
+        label=(
+            "I confirm, as signatory, that the contacts are current and that what is "
+            "re-attested here is true of my organisation"
+        ),
+        error_messages={"required": "Tick the box to confirm, as signatory"},
+    )

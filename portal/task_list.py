@@ -8,7 +8,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 
-from agreements.models import EVIDENCE_OPEN_STATES, EvidenceStatus
+from agreements.models import EVIDENCE_OPEN_STATES, EvidenceStatus, ReattestationStatus
 from requests_app.models import (
     OPEN_STATES,
     ContactRole,
@@ -196,4 +196,35 @@ def _teams_task(
         COMPLETED if done else (TO_DO if federated else CANNOT_START),
         "Allow nhs.net in the Microsoft Teams admin centre, then tick each step here.",
         f"{page}#teams-setup" if may_confirm and not done else "",
+    )
+
+
+def reattestation_task(req: FederationRequest, reattestation: Any, *, roles: set[str]) -> Task:
+    """The annual re-attestation (agreements.models.Reattestation), for a federated request:
+    the SPOC answers, the signatory confirms, the Feedback team verifies."""
+    due = f"{reattestation.term_ends_on:%d %B %Y}"
+    page = reverse("portal:reattestation", args=[req.reference])
+    spoc_status = NEEDS_WORK if reattestation.returned_reason else TO_DO
+    status = {
+        ReattestationStatus.OPEN: (
+            spoc_status if ContactRole.SPOC in roles else "Waiting for the SPOC"
+        ),
+        ReattestationStatus.ANSWERED: (
+            TO_DO if ContactRole.SIGNATORY in roles else "Waiting for the signatory"
+        ),
+        ReattestationStatus.CONFIRMED: "Waiting for the Feedback team",
+        ReattestationStatus.VERIFIED: COMPLETED,
+    }[reattestation.status]
+    hint = (
+        f"Renewed until {reattestation.renewed_until:%d %B %Y}."
+        if reattestation.status == ReattestationStatus.VERIFIED
+        else f"Confirm your contacts and each DCB1596 criterion before the term ends on {due}."
+    )
+    return Task(
+        f"Re-attest the agreement (term ending {due})",
+        "Your SPOC, then your signatory",
+        status,
+        hint,
+        # Everyone named may read where it stands; the link says more to whoever acts now.
+        page,
     )

@@ -27,6 +27,7 @@ urlpatterns = [
     ),
     path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
     path("requests/<str:reference>/sign/", views.sign_agreement, name="sign"),
+    path("requests/<str:reference>/reattestation/", views.reattestation, name="reattestation"),
     path(
         "requests/<str:reference>/agreement-signed.pdf",
         views.signed_download,

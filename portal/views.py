@@ -1,5 +1,6 @@
 """The organisation's request pages for its signed-in contacts: their requests, one request's
-progress, evidence, signing, Teams set-up and downloads. Another organisation's request is a 404."""
+progress, evidence, signing, Teams set-up, re-attestation and downloads. Another organisation's
+request is a 404."""
 
 from django.conf import settings
 from django.contrib import messages
@@ -10,22 +11,38 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.access import contact_required
 from agreements import selectors as agreement_selectors
-from agreements.models import EVIDENCE_OPEN_STATES, EvidenceCriterion
+from agreements.models import (
+    EVIDENCE_OPEN_STATES,
+    REATTESTATION_ACTIVE_STATES,
+    EvidenceCriterion,
+    ReattestationStatus,
+)
 from agreements.services import evidence, signing
+from agreements.services import reattestation as reattestation_services
 from agreements.services.downloads import ISSUED, SIGNED, FileMissing, file_download
 from portal_kit.errors import ActionRefused
 from portal_kit.http import client_ip
 from portal_kit.pages import attachment
 from requests_app import selectors as request_selectors
-from requests_app.models import AGREEMENT_SENT_STATES, OFFBOARDING_STATES, SpocChangeState
+from requests_app.models import (
+    AGREEMENT_SENT_STATES,
+    OFFBOARDING_STATES,
+    ContactRole,
+    SpocChangeState,
+)
 from requests_app.next_steps import NEXT_STEPS, OFFBOARDING_PENDING_STEP
 from requests_app.selectors import current_signatory
 from requests_app.services import contacts, offboarding
 from requests_app.services.teams_setup import teams_setup_confirm
 
 from . import selectors
-from .forms import EvidenceUploadForm, SignForm
-from .task_list import task_list
+from .forms import (
+    EvidenceUploadForm,
+    ReattestationAnswerForm,
+    ReattestationConfirmForm,
+    SignForm,
+)
+from .task_list import reattestation_task, task_list
 
 
 @contact_required
@@ -55,6 +72,7 @@ def request_detail(request, reference):
     teams_setup = selectors.teams_setup_checklist(req)
     offboarding_ask = request_selectors.pending_offboarding_ask(req)
     remediation = request_selectors.open_remediation_case(req)
+    reattestation_now = agreement_selectors.latest_reattestation(req)
     tasks = task_list(
         req,
         may_sign=may_sign,
@@ -64,6 +82,8 @@ def request_detail(request, reference):
         teams_setup=teams_setup,
         remediation=remediation,
     )
+    if reattestation_now is not None and req.state in REATTESTATION_ACTIVE_STATES:
+        tasks.append(reattestation_task(req, reattestation_now, roles=roles))
     return render(
         request,
         "portal/request.html",
@@ -210,3 +230,66 @@ def teams_setup(request, reference):
 @contact_required
 def agreement_download(request, reference):
     return _download(request, reference, ISSUED)
+
+
+@contact_required
+@require_http_methods(["GET", "POST"])
+def reattestation(request, reference):
+    """The annual re-attestation: the SPOC answers, then the signatory confirms; everyone else
+    named on the request sees where it stands."""
+    req = viewer_request_or_404(request, reference)
+    current = agreement_selectors.latest_reattestation(req)
+    if current is None:
+        raise Http404("This request has no re-attestation.")
+    roles = selectors.roles_on(request.viewer, req)
+    criteria = list(EvidenceCriterion.objects.order_by("position", "code"))
+    answer_form = confirm_form = None
+    if current.status == ReattestationStatus.OPEN and ContactRole.SPOC in roles:
+        answer_form = ReattestationAnswerForm.for_criteria(request, criteria=criteria)
+    if current.status == ReattestationStatus.ANSWERED and ContactRole.SIGNATORY in roles:
+        confirm_form = ReattestationConfirmForm(request.POST or None)
+    if request.method == "POST":
+        done = _reattestation_post(request, req, current, answer_form, confirm_form)
+        if done:
+            messages.success(request, done)
+            return redirect("portal:reattestation", reference=req.reference)
+    context = {
+        "req": req,
+        "reattestation": current,
+        "answers": agreement_selectors.reattestation_answers(current),
+        "contacts": req.contacts.filter(removed_at__isnull=True).order_by("role", "name"),
+        "signatory": current_signatory(req),
+        "answer_form": answer_form,
+        "confirm_form": confirm_form,
+        "form": answer_form or confirm_form,  # for the error summary
+    }
+    return render(request, "portal/reattestation.html", context)
+
+
+def _reattestation_post(request, req, current, answer_form, confirm_form) -> str:
+    """Take the step the viewer may take now; the sentence that says it was done, or ""."""
+    form = answer_form or confirm_form
+    if form is None:
+        messages.error(request, "There is nothing for you to answer here now.")
+        return ""
+    if not form.is_valid():
+        return ""
+    try:
+        if answer_form is not None:
+            reattestation_services.reattestation_answer(
+                reattestation_id=current.pk,
+                actor_email=request.viewer.email,
+                contacts_confirmed=form.cleaned_data["contacts_confirmed"],
+                answers=answer_form.answers(),
+                uploads=answer_form.uploads(),
+            )
+            return "Your answer is recorded. The signatory now confirms it."
+        reattestation_services.reattestation_confirm(
+            reattestation_id=current.pk,
+            actor_email=request.viewer.email,
+            confirmed=form.cleaned_data["confirmed"],
+        )
+        return "Your confirmation is recorded. The Feedback team now verifies the re-attestation."
+    except ActionRefused as refusal:
+        form.add_error(None, str(refusal))
+        return ""

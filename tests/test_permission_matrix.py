@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
-from agreements.models import EvidenceCriterion
+from agreements.models import EvidenceCriterion, Reattestation
 from requests_app.models import Contact, ContactRole, State
 from support.models import SupportRequest
 from tests.accounts.helpers import sign_in
@@ -56,6 +56,7 @@ MATRIX = {
     # The SPOC is not the signatory: signing is refused in words; the signed copy is theirs.
     "portal:sign": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
     "portal:signed_download": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
+    "portal:reattestation": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "agreements:verify": [200] * 5,
     "agreements:status_download": [200] * 5,
     # Only contacts named in a signed agreement may raise one; the other organisation's is not.
@@ -88,8 +89,8 @@ def test_every_portal_url_is_in_the_matrix():
 
 @pytest.fixture
 def world():
-    """A request with a signed agreement and a support request, its SPOC, a former contact,
-    and another organisation's request (submitted: no agreement yet)."""
+    """A request with a signed agreement, a re-attestation and a support request, its SPOC, a
+    former contact, and another organisation's request (submitted: no agreement yet)."""
     req = FederationRequestFactory(state=State.SIGNED)
     content = b"%PDF-1.4 issued"
     AgreementFactory(
@@ -100,6 +101,7 @@ def world():
         sent_at=timezone.now(),
         signed_copy=ContentFile(b"%PDF-1.4 signed", name="signed.pdf"),
     )
+    Reattestation.objects.create(request=req, term_ends_on=timezone.localdate())
     other = FederationRequestFactory()
     former = Contact.objects.create(
         request=req,
@@ -162,6 +164,7 @@ def url_for(name: str, world) -> str:
         "portal:teams_setup": [req.reference],
         "portal:sign": [req.reference],
         "portal:signed_download": [req.reference],
+        "portal:reattestation": [req.reference],
         "support:detail": [world["support"].reference],
     }
     return reverse(name, args=arguments.get(name, []))

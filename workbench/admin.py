@@ -12,6 +12,7 @@ from requests_app import selectors
 from requests_app.domains import domain_unicode
 from requests_app.models import FederationRequest, State
 
+from . import reattestations  # noqa: F401 (registers the re-attestation campaign's admin)
 from .actions import available_actions
 from .inlines import (
     AgreementInline,

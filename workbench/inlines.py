@@ -9,13 +9,13 @@ from django.utils.safestring import mark_safe
 
 from agreements.models import Agreement, EvidenceItem, EvidenceStatus
 from agreements.services.downloads import EVIDENCE, ISSUED, SIGNED
+from agreements.services.evidence import evidence_under_review
 from portal_kit.admin import ReadOnlyAdminMixin
 from requests_app import selectors
 from requests_app.models import (
     Contact,
     OffboardingAsk,
     RequestedDomain,
-    State,
     TeamsSetupConfirmation,
 )
 
@@ -174,7 +174,8 @@ class EvidenceItemInline(ReadOnlyInline):
 
     @admin.display(description="review")
     def review(self, item):
-        if item.status != EvidenceStatus.PENDING or item.request.state != State.SIGNED:
+        # Reviewed once signed, or once federated when it came with a re-attestation.
+        if item.status != EvidenceStatus.PENDING or not evidence_under_review(item.request, item):
             return "—"
         return format_html_join(
             " · ",

@@ -3,6 +3,7 @@ staff verify each item or return it with a reason, then mark the request's evide
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.db import transaction
@@ -15,7 +16,14 @@ from requests_app.models import FederationRequest, State
 from requests_app.services.contacts import lock_request_for_contact
 from requests_app.services.locking import apply_transition, lock_request
 
-from ..models import EVIDENCE_OPEN_STATES, EvidenceCriterion, EvidenceItem, EvidenceStatus
+from ..models import (
+    EVIDENCE_OPEN_STATES,
+    OPEN_REATTESTATION_STATUSES,
+    REATTESTATION_ACTIVE_STATES,
+    EvidenceCriterion,
+    EvidenceItem,
+    EvidenceStatus,
+)
 from ..uploads import PDF_ONLY, PDF_OR_IMAGE, read_upload
 from .files import stored_file
 from .notices import queue_agreement_email
@@ -44,6 +52,66 @@ def evidence_submit(
     )
 
 
+@dataclass(frozen=True)
+class CheckedEvidence:
+    """An evidence upload read and judged (before any row lock: parsing may take seconds)."""
+
+    criterion: EvidenceCriterion
+    filename: str
+    content: bytes
+    digest: str
+    kind: str
+
+
+def evidence_check_upload(*, criterion_id: int, upload: UploadedFile) -> CheckedEvidence:
+    """Read and judge an upload for a criterion: PDF, or PNG/JPEG where it takes screenshots."""
+    criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
+    if criterion is None:
+        raise ActionRefused("Choose one of the DCB1596 criteria for this evidence.")
+    allowed = PDF_OR_IMAGE if criterion.accepts_images else PDF_ONLY
+    content, digest, inspection = read_upload(upload, what="evidence", allowed=allowed)
+    return CheckedEvidence(
+        criterion=criterion,
+        filename=getattr(upload, "name", "evidence")[:255],
+        content=content,
+        digest=digest,
+        kind=inspection.kind,
+    )
+
+
+def evidence_record(
+    req: FederationRequest,
+    checked: CheckedEvidence,
+    *,
+    actor: User | None = None,
+    actor_email: str = "",
+    notes: str = "",
+) -> EvidenceItem:
+    """Store checked evidence on req, awaiting review, and audit it. Call under the request's
+    lock once the caller has judged that req takes evidence now."""
+    criterion = checked.criterion
+    item = EvidenceItem(
+        request=req,
+        criterion=criterion,
+        original_filename=checked.filename,
+        sha256=checked.digest,
+        uploaded_by=actor,
+        uploaded_by_email=actor_email,
+        notes=notes,
+    )
+    suffix = {"pdf": "pdf", "png": "png", "jpeg": "jpg"}[checked.kind]
+    with stored_file(item.file, f"evidence.{suffix}", checked.content):
+        item.save()
+        audit(
+            req,
+            actor,
+            "evidence.uploaded",
+            message=f"{criterion.title}: {item.original_filename} (SHA-256 {checked.digest}).",
+            actor_label=actor_email,
+        )
+    return item
+
+
 def _store_evidence(
     *,
     request_id: int,
@@ -53,12 +121,7 @@ def _store_evidence(
     actor_email: str = "",
     notes: str = "",
 ) -> EvidenceItem:
-    criterion = EvidenceCriterion.objects.filter(pk=criterion_id).first()
-    if criterion is None:
-        raise ActionRefused("Choose one of the DCB1596 criteria for this evidence.")
-    allowed = PDF_OR_IMAGE if criterion.accepts_images else PDF_ONLY
-    # Judged before the row lock: parsing may take seconds.
-    content, digest, inspection = read_upload(upload, what="evidence", allowed=allowed)
+    checked = evidence_check_upload(criterion_id=criterion_id, upload=upload)
     with transaction.atomic():
         if actor_email:
             req, _ = lock_request_for_contact(request_id, actor_email=actor_email)
@@ -69,26 +132,20 @@ def _store_evidence(
                 f"Evidence is taken once the agreement is sent and until it is verified; "
                 f"request {req.reference} is “{req.get_state_display()}”."
             )
-        item = EvidenceItem(
-            request=req,
-            criterion=criterion,
-            original_filename=getattr(upload, "name", "evidence")[:255],
-            sha256=digest,
-            uploaded_by=actor,
-            uploaded_by_email=actor_email,
-            notes=notes,
-        )
-        suffix = {"pdf": "pdf", "png": "png", "jpeg": "jpg"}[inspection.kind]
-        with stored_file(item.file, f"evidence.{suffix}", content):
-            item.save()
-            audit(
-                req,
-                actor,
-                "evidence.uploaded",
-                message=f"{criterion.title}: {item.original_filename} (SHA-256 {digest}).",
-                actor_label=actor_email,
-            )
-    return item
+        return evidence_record(req, checked, actor=actor, actor_email=actor_email, notes=notes)
+
+
+def evidence_under_review(req: FederationRequest, item: EvidenceItem) -> bool:
+    """Whether staff review item now: once the agreement is signed, or, once federated, when it
+    is new evidence of an open re-attestation."""
+    if req.state == State.SIGNED:
+        return True
+    return (
+        req.state in REATTESTATION_ACTIVE_STATES
+        and item.reattestation_answers.filter(
+            reattestation__status__in=OPEN_REATTESTATION_STATUSES
+        ).exists()
+    )
 
 
 def _lock_item_for_review(item_id: int, *, actor: User) -> tuple[FederationRequest, EvidenceItem]:
@@ -98,10 +155,10 @@ def _lock_item_for_review(item_id: int, *, actor: User) -> tuple[FederationReque
         raise ActionRefused("That evidence does not exist.")
     req = lock_request(item.request_id)
     item = EvidenceItem.objects.select_for_update().select_related("criterion").get(pk=item_id)
-    if req.state != State.SIGNED:
+    if not evidence_under_review(req, item):
         raise ActionRefused(
-            f"Evidence is reviewed once the agreement is signed; request {req.reference} is "
-            f"“{req.get_state_display()}”."
+            f"Evidence is reviewed once the agreement is signed, or with a re-attestation; "
+            f"request {req.reference} is “{req.get_state_display()}”."
         )
     if item.status != EvidenceStatus.PENDING:
         raise ActionRefused(

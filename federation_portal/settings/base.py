@@ -207,6 +207,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agreements.tasks.agreement_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily: open re-attestations as terms near their end, remind, list the overdue.
+    "reattestation-daily": {
+        "task": "agreements.tasks.reattestation_daily",
+        "schedule": crontab(hour=7, minute=10),
+    },
     "outbox-dispatch": {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
@@ -253,6 +258,11 @@ FPA_EXPIRY_DAYS = env.int("FPA_EXPIRY_DAYS", default=30)
 # Days an organisation has to fix a check that got worse on a federated domain (a remediation
 # case's due date); past it the Feedback team decides whether to suspend.
 REMEDIATION_DAYS = env.int("REMEDIATION_DAYS", default=30)
+# The agreement's term, from the federation's effective date; the re-attestation opens this many
+# days before it ends and reminds every REATTESTATION_REMINDER_DAYS until it is answered.
+AGREEMENT_TERM_MONTHS = env.int("AGREEMENT_TERM_MONTHS", default=12)
+REATTESTATION_NOTICE_DAYS = env.int("REATTESTATION_NOTICE_DAYS", default=30)
+REATTESTATION_REMINDER_DAYS = env.int("REATTESTATION_REMINDER_DAYS", default=7)
 # A check run still pending after this long is taken as lost: it no longer holds a review back.
 CHECK_RUN_LOST_MINUTES = env.int("CHECK_RUN_LOST_MINUTES", default=60)
 # A review needs a completed check run no older than this.

@@ -6,8 +6,10 @@ import json
 import pytest
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 from playwright.sync_api import Page
 
+from agreements.models import Reattestation, ReattestationStatus
 from requests_app.audit import audit
 from requests_app.models import RequestedDomain, State
 from tests.browser.axe import violations
@@ -57,6 +59,19 @@ def test_the_admin_pages_fit_a_laptop_and_pass_axe(page: Page, live_server):
         found[name] = (horizontal_overflow(page), serious_violations(page))
     page.goto(live_server.url + reverse("admin:support_supportrequest_changelist"))
     found["supportrequest"] = (horizontal_overflow(page), serious_violations(page))
+    federated = next(req for req in requests if req.state == State.FEDERATED)
+    reattestation = Reattestation.objects.create(
+        request=federated, term_ends_on=timezone.localdate(), status=ReattestationStatus.CONFIRMED
+    )
+    for name, path in (
+        ("reattestations", reverse("admin:agreements_reattestation_changelist")),
+        (
+            "reattestation",
+            reverse("admin:agreements_reattestation_change", args=[reattestation.pk]),
+        ),
+    ):
+        page.goto(live_server.url + path)
+        found[name] = (horizontal_overflow(page), serious_violations(page))
     page.goto(
         live_server.url
         + reverse("admin:requests_app_federationrequest_act", args=[requests[0].pk, "review"])

@@ -173,3 +173,33 @@ class SignatureAct(models.Model):
         return (
             f"{self.signer_name} signed {self.agreement.request} at {self.signed_at:%Y-%m-%d %H:%M}"
         )
+
+
+# The annual re-attestation, a concept of its own; imported here so Django registers it.
+from .reattestation import (  # noqa: E402
+    OPEN_REATTESTATION_STATUSES,
+    REATTESTATION_ACTIVE_STATES,
+    CriterionAnswer,
+    Reattestation,
+    ReattestationAnswer,
+    ReattestationStatus,
+)
+
+__all__ = [
+    "CURRENT_TEMPLATE_VERSION",
+    "EVIDENCE_OPEN_STATES",
+    "OPEN_REATTESTATION_STATUSES",
+    "REATTESTATION_ACTIVE_STATES",
+    "Agreement",
+    "CriterionAnswer",
+    "EvidenceCriterion",
+    "EvidenceItem",
+    "EvidenceStatus",
+    "Reattestation",
+    "ReattestationAnswer",
+    "ReattestationStatus",
+    "SignatureAct",
+    "evidence_path",
+    "issued_pdf_path",
+    "signed_copy_path",
+]
