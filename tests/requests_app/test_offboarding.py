@@ -274,8 +274,12 @@ def test_confirming_is_refused_from_the_wrong_state(federated, feedback_user):
         request_offboard(request_id=federated.pk, actor=feedback_user)
 
     assert reload(federated).state == State.REVOKED
-    assert [row[0] for row in offboarding_rows(federated)] == ["request.offboarding_asked"]
-    assert pending_offboarding_ask(reload(federated)) is None  # nothing left to decide
+    # Revoking declined the ask with it: nothing is left to decide.
+    assert [row[0] for row in offboarding_rows(federated)] == [
+        "request.offboarding_asked",
+        "request.offboarding_declined",
+    ]
+    assert pending_offboarding_ask(reload(federated)) is None
 
 
 def test_confirming_twice_is_refused_in_words(federated, feedback_user):
