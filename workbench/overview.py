@@ -24,7 +24,7 @@ from django.db.models import (
     Subquery,
     Window,
 )
-from django.db.models.functions import Coalesce, Lead, TruncMonth
+from django.db.models.functions import Coalesce, TruncMonth
 from django.utils import timezone
 
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
@@ -166,6 +166,7 @@ def _entered_current_state() -> Coalesce:
     """When the request last entered the state it is in (its audit log), else its creation."""
     entered = (
         AuditEvent.objects.filter(request=OuterRef("pk"), to_state=OuterRef("state"))
+        .exclude(to_state="")  # lets PostgreSQL use the auditevent_state_changes index
         .order_by("-created_at", "-pk")
         .values("created_at")[:1]
     )
@@ -324,30 +325,30 @@ def percentile_cont(values: Sequence[float], fraction: float) -> float:
 
 
 # A stay's columns: the state, when the request entered it, when it left (its next change).
-STAY_COLUMNS = ("to_state", "created_at", "left_at")
+STAY_COLUMNS = ("from_state", "entered_at", "created_at")
 
 
 def _stays(period: Period) -> QuerySet[AuditEvent, tuple[str, datetime, datetime]]:
-    """Each stay in a state that ended in the period (STAY_COLUMNS): the audit event that
-    entered the state and the request's next state change. Only requests that changed state
-    in the period are read (a stay ends with a change)."""
+    """Each stay in a state that ended in the period (STAY_COLUMNS): the state change that
+    ended it (its from_state is the state left) and the request's state change before it,
+    which began the stay. On PostgreSQL both are read from indexes alone (migration 0015)."""
     start, end = period.bounds()
-    changed = (
-        AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end, request__isnull=False)
+    # The change before. Two changes of one request never share an instant: each is its own
+    # transaction under the request's row lock.
+    previous = (
+        AuditEvent.objects.filter(
+            request=OuterRef("request"), created_at__lt=OuterRef("created_at")
+        )
         .exclude(to_state="")
-        .values("request_id")
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
     )
     stays: QuerySet[AuditEvent, tuple[str, datetime, datetime]] = (
-        AuditEvent.objects.filter(request_id__in=changed)
+        AuditEvent.objects.filter(created_at__gte=start, created_at__lt=end, request__isnull=False)
         .exclude(to_state="")
-        .annotate(
-            left_at=Window(
-                Lead("created_at"),
-                partition_by=[F("request_id")],
-                order_by=[F("created_at").asc(), F("pk").asc()],
-            )
-        )
-        .filter(left_at__gte=start, left_at__lt=end)
+        .exclude(from_state="")
+        .annotate(entered_at=Subquery(previous))
+        .order_by()
         .values_list(*STAY_COLUMNS)
     )
     return stays
@@ -356,15 +357,16 @@ def _stays(period: Period) -> QuerySet[AuditEvent, tuple[str, datetime, datetime
 def _time_in_state_database(period: Period) -> dict[str, tuple[int, float, float]]:
     """PostgreSQL: the percentiles aggregated in the database, one row per state."""
     inner, params = _stays(period).query.sql_with_params()
-    # The ORM builds the stays (its window filtered in a subquery); the ordered-set aggregate
-    # it has no expression for is written here around it.
+    # The ORM builds the stays; the ordered-set aggregate it has no expression for is written
+    # here around them.
     sql = (
         "SELECT to_state, COUNT(*), "  # noqa: S608 (the ORM's own SQL, its values as parameters)
         "percentile_cont(0.5) WITHIN GROUP (ORDER BY days), "
         "percentile_cont(0.9) WITHIN GROUP (ORDER BY days) "
         "FROM (SELECT stay.col1 AS to_state, "
         "EXTRACT(EPOCH FROM (stay.col3 - stay.col2)) / 86400.0 AS days "
-        f"FROM ({inner}) AS stay (col1, col2, col3)) AS stays GROUP BY to_state"
+        f"FROM ({inner}) AS stay (col1, col2, col3) WHERE stay.col2 IS NOT NULL) AS stays "
+        "GROUP BY to_state"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
@@ -378,7 +380,8 @@ def _time_in_state_python(period: Period) -> dict[str, tuple[int, float, float]]
     """Any database: the stays read in one query and the percentiles taken here."""
     durations: dict[str, list[float]] = {}
     for state, entered, left in _stays(period):
-        durations.setdefault(state, []).append((left - entered).total_seconds() / 86400)
+        if entered is not None:  # a change with none before it (a log imported part-way)
+            durations.setdefault(state, []).append((left - entered).total_seconds() / 86400)
     return {
         state: (len(days), percentile_cont(days, 0.5), percentile_cont(days, 0.9))
         for state, days in durations.items()

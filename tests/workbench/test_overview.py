@@ -518,8 +518,10 @@ def plant(count: int, start: int, staff) -> None:
             reference=f"FR-{800000 + n}",
         )
         path = ["submitted", "reviewed", "fpa_sent", "signed", "evidence_verified", "federated"]
-        for step, name in enumerate(path[: path.index(state) + 1] if state in path else path):
-            entered(req, name, days_ago(60 - step * 5 - n % 5))
+        steps = path[: path.index(state) + 1] if state in path else path
+        for step, name in enumerate(steps):
+            before = steps[step - 1] if step else ""
+            entered(req, name, days_ago(60 - step * 5 - n % 5), from_state=before)
         if state == State.REVIEWED:
             AgreementFactory(request=req, requested_by=staff)
         if state == State.SIGNED:
