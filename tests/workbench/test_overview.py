@@ -291,6 +291,40 @@ def test_overdue_agreements_evidence_and_suspensions(client, feedback_user, froz
     ]  # fmt: skip
 
 
+def test_another_apps_overdue_section_joins_the_page(client, feedback_user, frozen, monkeypatch):
+    """Remediation cases and re-attestations are other apps' lists: registered, they show."""
+    from requests_app import overdue_sections
+    from requests_app.overdue_sections import OverdueSection, overdue_requests
+
+    monkeypatch.setattr(overdue_sections, "_sections", list(overdue_sections._sections))
+    late = FederationRequestFactory(state=State.FEDERATED, federated_at=days_ago(400))
+    overdue_sections.register_overdue_section(
+        OverdueSection(
+            slug="reattestation",
+            title="Re-attestations overdue",
+            explanation="No answer by the end of the term.",
+            since_heading="Term ended",
+            days_heading="Days since",
+            permission="requests_app.view_federationrequest",
+            rows=lambda now, limit: overdue_requests(
+                FederationRequest.objects.filter(federated_at__lte=now - timedelta(days=365)),
+                since="federated_at",
+                detail=lambda req: "Not re-attested",
+                limit=limit,
+            ),
+        )
+    )
+    client.force_login(feedback_user)
+
+    response = client.get(INDEX)
+
+    assert table_rows(response, "overdue-reattestation") == [
+        [late.reference, late.organisation.name, "2025-05-11", "400", "Not re-attested"]
+    ]
+    assert "Re-attestations overdue: 1" in text(response)
+    assert csv_rows(client.get(csv_url("overdue-reattestation")))[1][0] == late.reference
+
+
 # -- days in each state -----------------------------------------------------------------------
 
 # Stays that end in May 2026, in days: submitted 1, 2, 3, 4, 10; reviewed 2, 5.
