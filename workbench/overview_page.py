@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from django import forms
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.urls import reverse
 from django.utils import timezone
 
@@ -25,7 +25,8 @@ OVERDUE_SHOWN = 20
 AUDIT_PERMISSION = "requests_app.view_auditevent"
 SPOC_PERMISSION = "requests_app.view_spocchange"
 
-User = AbstractBaseUser | AnonymousUser
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 
 class PeriodForm(forms.Form):
