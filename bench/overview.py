@@ -42,8 +42,8 @@ def main() -> None:
     parser.add_argument(
         "--no-jit",
         action="store_true",
-        help="SET jit = off: PostgreSQL compiles queries whose estimated cost passes "
-        "jit_above_cost, which costs tens of ms on queries that run in tens of ms",
+        help="SET jit = off for the whole connection (the overview's own reads already run "
+        "without it), to compare",
     )
     args = parser.parse_args()
 
