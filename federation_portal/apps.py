@@ -4,9 +4,10 @@ from django.db.models.signals import post_migrate
 
 
 class PortalAdminConfig(AdminConfig):
-    """Django's admin, on a site that asks staff for their authenticator app's code."""
+    """Django's admin, on a site that asks staff for their authenticator app's code and opens
+    on the Feedback team's overview."""
 
-    default_site = "accounts.staff.PortalAdminSite"
+    default_site = "workbench.site.WorkbenchAdminSite"
 
 
 class ProjectConfig(AppConfig):

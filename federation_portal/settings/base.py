@@ -17,7 +17,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    # The admin on accounts.staff.PortalAdminSite: staff sign in with a second factor.
+    # The admin on workbench.site.WorkbenchAdminSite (accounts.staff.PortalAdminSite: staff sign
+    # in with a second factor), opening on the Feedback team's overview.
     "federation_portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
