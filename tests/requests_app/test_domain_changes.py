@@ -24,6 +24,7 @@ from requests_app.services.allow_list import (
     allow_list_change_set_export,
 )
 from requests_app.services.check_runs import queue_check_run
+from requests_app.services.contacts import ContactDetails
 from requests_app.services.domain_changes import (
     DOMAIN_REMOVED_EMAIL_TASK,
     domain_remove,
@@ -59,7 +60,9 @@ def removal_rows(req) -> list[tuple]:
     return list(
         AuditEvent.objects.filter(request=req, action="request.domain_removed")
         .order_by("pk")
-        .values_list("action", "from_state", "to_state", "actor__username", "actor_label", "message")
+        .values_list(
+            "action", "from_state", "to_state", "actor__username", "actor_label", "message"
+        )
     )
 
 
@@ -108,9 +111,11 @@ def test_the_spoc_removes_a_domain_from_a_date(federated):
     # Listed until the day before, then only the domain kept.
     assert [r.domain for r in allow_list_rows(on_date=later - timedelta(days=1))] == [KEPT, GOING]
     assert [r.domain for r in allow_list_rows(on_date=later)] == [KEPT]
-    assert list(OutboxMessage.objects.filter(task_name=DOMAIN_REMOVED_EMAIL_TASK).values_list(
-        "kwargs", flat=True
-    )) == [{"request_id": federated.pk, "domain_id": removed.pk}]
+    assert list(
+        OutboxMessage.objects.filter(task_name=DOMAIN_REMOVED_EMAIL_TASK).values_list(
+            "kwargs", flat=True
+        )
+    ) == [{"request_id": federated.pk, "domain_id": removed.pk}]
 
 
 def test_staff_remove_a_domain_and_the_change_set_removes_exactly_it(federated, feedback_user):
@@ -175,8 +180,6 @@ def test_a_removed_domain_may_be_requested_again(federated, feedback_user):
         effective_date=timezone.localdate(),
         reason="Moving to another organisation.",
     )
-    from requests_app.services.contacts import ContactDetails
-
     person = ContactDetails(name="Sam Spoc", job_title="IT lead", email="sam@new.example")
     new = request_submit(
         organisation_name="New Trust",
@@ -344,7 +347,9 @@ def test_a_domain_removed_already_or_of_another_request_is_refused(federated, fe
         (0, "  ", "Say why the domain is being removed"),
     ],
 )
-def test_a_date_in_the_past_or_no_reason_is_refused(federated, feedback_user, days, reason, sentence):
+def test_a_date_in_the_past_or_no_reason_is_refused(
+    federated, feedback_user, days, reason, sentence
+):
     with pytest.raises(ActionRefused, match=sentence):
         domain_remove(
             request_id=federated.pk,
