@@ -128,8 +128,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
 
     @admin.display(description="domains")
     def domain_list(self, req):
-        # From the prefetch: a domain removed after federation is left out without a query.
-        return ", ".join(d.display_name for d in req.domains.all() if d.removed_at is None)
+        return ", ".join(d.display_name for d in req.kept_domains)
 
     def has_add_permission(self, request):
         return False  # requests come from the form, or the service desk's raise-on-behalf page

@@ -181,6 +181,12 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return self.reference or f"request {self.pk}"
 
+    @property
+    def kept_domains(self) -> list[RequestedDomain]:
+        """The domains the request covers (none removed after federation), from a prefetch of
+        domains when there is one: lists of many requests stay at a fixed number of queries."""
+        return [domain for domain in self.domains.all() if domain.removed_at is None]
+
     # -- conditions (what requests_app owns; other apps register guards in services.locking) --
 
     def latest_completed_check_run(self) -> CheckRun | None:

@@ -85,6 +85,8 @@ def test_the_spoc_checks_then_confirms(client, state):
     # The last domain has no Remove link: that would be offboarding.
     assert f'href="{page(req, KEPT)}"' not in done.content.decode()
     assert client.get(page(req)).status_code == 404  # removed already
+    home = text(client.get(reverse("portal:home")))
+    assert KEPT in home and GOING not in home
 
 
 def test_the_last_domain_is_refused_in_words(client):

@@ -13,8 +13,10 @@ from requests_app.emails import send_domain_removed_email
 from requests_app.models import (
     AllowListEntry,
     AuditEvent,
+    CheckRunPurpose,
     ContactRole,
     OutboxMessage,
+    RemediationCase,
     RequestedDomain,
     State,
 )
@@ -23,7 +25,11 @@ from requests_app.services.allow_list import (
     allow_list_change_set_applied,
     allow_list_change_set_export,
 )
-from requests_app.services.check_runs import queue_check_run
+from requests_app.services.check_runs import (
+    check_run_record,
+    queue_check_run,
+    recheck_federated,
+)
 from requests_app.services.contacts import ContactDetails
 from requests_app.services.domain_changes import (
     DOMAIN_REMOVED_EMAIL_TASK,
@@ -32,8 +38,9 @@ from requests_app.services.domain_changes import (
 )
 from requests_app.services.lifecycle import request_federate, request_submit
 from requests_app.services.suspension import request_reinstate, request_suspend
-from tests.factories import request_in
+from tests.factories import FederationRequestFactory, complete_check_run, request_in
 from tests.helpers import finish_check_runs, reload
+from tests.requests_app.test_remediation import report
 
 pytestmark = pytest.mark.django_db
 
@@ -358,3 +365,36 @@ def test_a_date_in_the_past_or_no_reason_is_refused(
             effective_date=timezone.localdate() + timedelta(days=days),
             reason=reason,
         )
+
+
+def test_a_remediation_case_about_a_removed_domain_closes_at_the_next_recheck(feedback_user):
+    req = FederationRequestFactory(state=State.FEDERATED, domains=[GOING, KEPT], checked=False)
+    week_ago = timezone.now() - timedelta(days=7)
+    complete_check_run(
+        req, statuses={"dmarc": "pass"}, requested_at=week_ago, completed_at=week_ago
+    )
+
+    def weekly(statuses_by_domain):
+        req.check_runs.update(requested_at=timezone.now() - timedelta(days=7))
+        recheck_federated()
+        run = req.check_runs.filter(purpose=CheckRunPurpose.RECHECK).order_by("-pk").first()
+        for name, status in statuses_by_domain.items():
+            check_run_record(run_id=run.pk, domain=name, report_dict=report(name, status))
+
+    weekly({GOING: {"dmarc": "fail"}, KEPT: {"dmarc": "pass"}})
+    case = RemediationCase.objects.get(request=req)
+    assert case.closed_at is None
+    assert [item["domain"] for item in case.items] == [GOING]
+
+    domain_remove(
+        request_id=req.pk,
+        domain_id=domain(req, GOING).pk,
+        actor=feedback_user,
+        effective_date=timezone.localdate(),
+        reason="The failing brand is retired.",
+    )
+    # The next week's run checks the domain kept only, and nothing is left to fix.
+    weekly({KEPT: {"dmarc": "pass"}})
+
+    case.refresh_from_db()
+    assert case.closed_at is not None
