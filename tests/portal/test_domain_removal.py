@@ -87,6 +87,9 @@ def test_the_spoc_checks_then_confirms(client, state):
     assert client.get(page(req)).status_code == 404  # removed already
     home = text(client.get(reverse("portal:home")))
     assert KEPT in home and GOING not in home
+    status = text(client.get(reverse("requests_app:status", args=[req.status_token])))
+    listed = re.search(r"<h2>Domains</h2> <ul>(.*?)</ul>", status).group(1)
+    assert listed == f"<li>{KEPT}</li>"  # the latest checks, made before, still name both
 
 
 def test_the_last_domain_is_refused_in_words(client):
