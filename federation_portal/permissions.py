@@ -29,6 +29,8 @@ ACTION_PERMISSIONS = {
     "suspend": ("requests_app.suspend_request", "suspend requests"),
     "reinstate": ("requests_app.suspend_request", "reinstate requests"),
     "revoke": ("requests_app.revoke_request", "revoke agreements"),
+    # Taking one domain off the allow list is a partial suspension: whoever may suspend.
+    "remove_domain": ("requests_app.suspend_request", "remove a request's domains"),
     # Confirm (the transition) or decline an organisation's ask to end its agreement.
     "offboard": ("requests_app.offboard_request", "confirm or decline offboarding"),
     # Whoever may suspend decides on an overdue case: suspend, or close it with a reason.

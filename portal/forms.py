@@ -138,6 +138,32 @@ class OffboardingAskForm(forms.Form):
         return notice_date
 
 
+class DomainRemovalForm(forms.Form):
+    """The SPOC takes one domain off the agreement and the allow list."""
+
+    reason = forms.CharField(
+        label="Why is this domain being removed?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"required": "Say why the domain is being removed"},
+    )
+    effective_date = DatePartsField(
+        what="The date the domain leaves the allow list",
+        label="The date the domain leaves NHSmail's allow list",
+        help_text="Today or later, for example 31 3 2027. Until then Teams federation with "
+        "NHSmail carries on for it.",
+        error_messages={"required": "Enter the date the domain leaves the allow list"},
+    )
+
+    def clean_effective_date(self):
+        effective_date = self.cleaned_data["effective_date"]
+        if effective_date < timezone.localdate():
+            raise forms.ValidationError(
+                "The date the domain leaves the allow list must be today or in the future"
+            )
+        return effective_date
+
+
 class ReattestationAnswerForm(UploadForm):
     """The SPOC's re-attestation: the contacts are current, and each DCB1596 criterion still
     met or changed (with new evidence). A field pair per criterion: answer_<id>, file_<id>."""

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import contact_views, offboarding_views, views
+from . import contact_views, domain_views, offboarding_views, views
 
 app_name = "portal"
 
@@ -24,6 +24,11 @@ urlpatterns = [
         "requests/<str:reference>/end-agreement/",
         offboarding_views.offboarding_ask,
         name="offboarding_ask",
+    ),
+    path(
+        "requests/<str:reference>/domains/<int:domain_id>/remove/",
+        domain_views.domain_remove,
+        name="domain_remove",
     ),
     path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
     path("requests/<str:reference>/sign/", views.sign_agreement, name="sign"),

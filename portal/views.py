@@ -32,7 +32,7 @@ from requests_app.models import (
 )
 from requests_app.next_steps import NEXT_STEPS, OFFBOARDING_PENDING_STEP
 from requests_app.selectors import current_signatory
-from requests_app.services import contacts, offboarding
+from requests_app.services import contacts, domain_changes, offboarding
 from requests_app.services.teams_setup import teams_setup_confirm
 
 from . import selectors
@@ -84,6 +84,7 @@ def request_detail(request, reference):
     )
     if reattestation_now is not None and req.state in REATTESTATION_ACTIVE_STATES:
         tasks.append(reattestation_task(req, reattestation_now, roles=roles))
+    kept_domains = list(req.domains.kept())
     return render(
         request,
         "portal/request.html",
@@ -110,6 +111,11 @@ def request_detail(request, reference):
             "offboarding_states": req.state in OFFBOARDING_STATES,
             "offboarding_ask": offboarding_ask,
             "may_offboard": not offboarding.offboarding_ask_refusal(req, roles),
+            "kept_domains": kept_domains,
+            "removed_domains": req.domains.filter(removed_at__isnull=False),
+            # Remove links only where the removal page would allow one: never the last domain.
+            "may_remove_domains": len(kept_domains) > 1
+            and not domain_changes.domain_removal_refusal(req, roles),
             "remediation": remediation,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,

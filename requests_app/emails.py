@@ -19,6 +19,7 @@ from .models import (
     PendingSubmission,
     RemediationCase,
     RemediationClosure,
+    RequestedDomain,
     SentEmail,
     SpocChange,
 )
@@ -91,7 +92,8 @@ def request_email(
             "req": req,
             "status_url": status_url(req),
             "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
-            "domains": [d.display_name for d in req.domains.all()],
+            # What the request covers: a domain removed after federation is named apart.
+            "domains": [d.display_name for d in req.domains.kept()],
             **(context or {}),
         },
     )
@@ -284,6 +286,22 @@ def send_offboarding_email(*, ask_id: int, kind: str) -> bool:
     if kind == "asked":
         message.cc = [settings.FEEDBACK_TEAM_EMAIL]
     return send_once(key=f"offboarding:{ask.pk}:{kind}", req=req, message=message)
+
+
+def send_domain_removed_email(*, request_id: int, domain_id: int) -> bool:
+    """Tell the requester, SPOC and signatory that one of the request's domains leaves the
+    allow list, from when and why, and which domains stay."""
+    domain = RequestedDomain.objects.select_related("request__organisation").get(
+        pk=domain_id, request_id=request_id, removed_at__isnull=False
+    )
+    req = domain.request
+    message = request_email(
+        req,
+        kind="domain_removed",
+        subject=f"{domain.display_name} leaves NHSmail's allow list ({{ref}})",
+        context={"removed": domain},
+    )
+    return send_once(key=f"request:{req.pk}:domain_removed:{domain.pk}", req=req, message=message)
 
 
 def request_id_of_offboarding_ask(ask_id: int) -> int:

@@ -21,6 +21,11 @@ def send_request_email(request_id: int, kind: str, key: str) -> bool:
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
+def send_domain_removed_email(request_id: int, domain_id: int) -> bool:
+    return emails.send_domain_removed_email(request_id=request_id, domain_id=domain_id)
+
+
+@shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_checks_worsened_email(request_id: int, run_id: int) -> bool:
     return emails.send_checks_worsened_email(request_id=request_id, run_id=run_id)
 

@@ -51,6 +51,9 @@ MATRIX = {
     # Only an agreement in force can be ended: the request here is signed, not yet federated,
     # so its SPOC is refused in words (tests/portal/test_offboarding.py has the rest).
     "portal:offboarding_ask": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
+    # Likewise a domain is removed only while the agreement is in force (signed here): the
+    # SPOC is refused in words (tests/portal/test_domain_removal.py has the rest).
+    "portal:domain_remove": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
     "portal:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "portal:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
     # The SPOC is not the signatory: signing is refused in words; the signed copy is theirs.
@@ -160,6 +163,7 @@ def url_for(name: str, world) -> str:
         "portal:contact_remove": [req.reference, world["technical"].pk],
         "portal:spoc_change": [req.reference],
         "portal:offboarding_ask": [req.reference],
+        "portal:domain_remove": [req.reference, req.domains.get().pk],
         "portal:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
         "portal:teams_setup": [req.reference],
         "portal:sign": [req.reference],

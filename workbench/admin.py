@@ -11,6 +11,7 @@ from federation_portal.permissions import may
 from requests_app import selectors
 from requests_app.domains import domain_unicode
 from requests_app.models import FederationRequest, State
+from requests_app.services import domain_changes
 
 from . import reattestations  # noqa: F401 (registers the re-attestation campaign's admin)
 from .actions import available_actions
@@ -127,7 +128,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
 
     @admin.display(description="domains")
     def domain_list(self, req):
-        return ", ".join(d.display_name for d in req.domains.all())
+        return ", ".join(d.display_name for d in req.kept_domains)
 
     def has_add_permission(self, request):
         return False  # requests come from the form, or the service desk's raise-on-behalf page
@@ -145,6 +146,11 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
             path("raise/", wrap(self.raise_view), name=f"{name}_raise"),
             path("<int:pk>/act/<str:action>/", wrap(self.action_view), name=f"{name}_act"),
             path("<int:pk>/checks/run/", wrap(self.run_checks_view), name=f"{name}_run_checks"),
+            path(
+                "<int:pk>/domains/remove/",
+                wrap(self.domain_remove_view),
+                name=f"{name}_domain_remove",
+            ),
             path(
                 "<int:pk>/remediation/<int:case_pk>/close/",
                 wrap(self.remediation_close_view),
@@ -172,6 +178,12 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
             )
             context["missing_evidence"] = missing_evidence(obj) if obj.state == State.SIGNED else []
             context["may_run_checks"] = may(request.user, "run_checks")
+            # Only where the service would allow one: in force, and more than one domain left.
+            context["may_remove_domain"] = (
+                may(request.user, "remove_domain")
+                and not domain_changes.domain_removal_refusal(obj)
+                and obj.domains.kept().count() > 1
+            )
             context["offboarding_ask"] = selectors.pending_offboarding_ask(obj)
             context["review_checks_max_age_hours"] = settings.REVIEW_CHECKS_MAX_AGE_HOURS
             run = selectors.latest_check_run(obj)
@@ -184,7 +196,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                 recorded = {check.domain for check in run.domains_checked.all()}
                 context["checks_waiting"] = [
                     domain.display_name
-                    for domain in obj.domains.all()
+                    for domain in obj.domains.kept()
                     if domain.name not in recorded
                 ]
             context["remediation_cases"] = selectors.remediation_cases(obj)

@@ -114,6 +114,22 @@ class SuspendForm(ReasonForm):
     )
 
 
+class DomainRemoveForm(SuspendForm):
+    """Staff take one of a request's domains off the agreement and the allow list."""
+
+    field_order = ["domain", "effective_date", "reason"]
+
+    domain = forms.TypedChoiceField(label="Domain", coerce=int, widget=forms.RadioSelect)
+
+    def __init__(self, *args, domains, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["domain"].choices = [(d.pk, d.display_name) for d in domains]
+        self.fields["effective_date"].help_text = (
+            "Today or later (YYYY-MM-DD). The domain stays recorded on the request and may be "
+            "requested afresh."
+        )
+
+
 class OffboardForm(forms.Form):
     """The Feedback team's decision on an organisation's ask to end its agreement."""
 

@@ -17,10 +17,10 @@ from portal_kit.errors import ActionRefused, AnswerNeeded
 from portal_kit.forms import UploadForm
 from portal_kit.pages import attachment
 from requests_app.models import FederationRequest, RemediationCase
-from requests_app.services import check_runs, lifecycle, remediation
+from requests_app.services import check_runs, domain_changes, lifecycle, remediation
 
 from .actions import ACTIONS
-from .forms import EvidenceForm, RaiseOnBehalfForm, ReasonForm
+from .forms import DomainRemoveForm, EvidenceForm, RaiseOnBehalfForm, ReasonForm
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
 # Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
@@ -104,6 +104,47 @@ class WorkbenchViews:
                 "reload this page in a minute to see the results.",
             )
         return self._back(req)
+
+    def domain_remove_view(self, request, pk):
+        """Staff remove one domain of a federated or suspended request, from a date, with a
+        reason the organisation is emailed."""
+        req = self._request_or_404(request, pk)
+        if not may(request.user, "remove_domain"):
+            messages.error(request, "You do not have permission to remove a request's domains.")
+            return self._back(req)
+        domains = list(req.domains.kept())
+        data = request.POST if request.method == "POST" else None
+        form = DomainRemoveForm(data, domains=domains)
+        if request.method == "POST" and form.is_valid():
+            try:
+                removed = domain_changes.domain_remove(
+                    request_id=req.pk,
+                    domain_id=form.cleaned_data["domain"],
+                    actor=request.user,
+                    effective_date=form.cleaned_data["effective_date"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+            else:
+                messages.success(
+                    request,
+                    f"Removed {removed.display_name} from {req.reference}: it leaves the "
+                    f"allow list from {removed.removed_from:%d %B %Y}. Apply the allow list's "
+                    "change set to the tenant.",
+                )
+            return self._back(req)
+        return self._render(
+            request,
+            req,
+            title=f"Remove a domain: {req.reference}",
+            form=form,
+            explanation="The domain leaves the allow list from the date given and stays "
+            "recorded on the request; the agreement stands for the other domains. The "
+            "organisation is emailed the reason. The last domain cannot be removed: that is "
+            "offboarding.",
+            submit="Remove the domain",
+        )
 
     def remediation_close_view(self, request, pk, case_pk):
         """Staff close an open remediation case with a reason the organisation is told."""

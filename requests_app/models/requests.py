@@ -181,6 +181,12 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     def __str__(self):
         return self.reference or f"request {self.pk}"
 
+    @property
+    def kept_domains(self) -> list[RequestedDomain]:
+        """The domains the request covers (none removed after federation), from a prefetch of
+        domains when there is one: lists of many requests stay at a fixed number of queries."""
+        return [domain for domain in self.domains.all() if domain.removed_at is None]
+
     # -- conditions (what requests_app owns; other apps register guards in services.locking) --
 
     def latest_completed_check_run(self) -> CheckRun | None:
@@ -299,11 +305,24 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
         self.closed_reason = reason
 
 
+class RequestedDomainQuerySet(models.QuerySet["RequestedDomain"]):
+    def kept(self) -> RequestedDomainQuerySet:
+        """The request's domains not removed from it after federation: what it covers."""
+        return self.filter(removed_at__isnull=True)
+
+
 class RequestedDomain(models.Model):
     request = models.ForeignKey(FederationRequest, on_delete=models.CASCADE, related_name="domains")
     name = models.CharField("domain (A-label)", max_length=253)
     # True while the request is open or federated: a domain may be in one live request only.
     is_live = models.BooleanField(default=True)
+    # A domain removed from a federated request (services.domain_changes) stays recorded: off
+    # the allow list from removed_from, no longer live, so it may be requested afresh.
+    removed_at = models.DateTimeField(null=True, blank=True)
+    removed_from = models.DateField("off the allow list from", null=True, blank=True)
+    removal_reason = models.TextField(blank=True)
+
+    objects = RequestedDomainQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

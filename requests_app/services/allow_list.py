@@ -55,11 +55,19 @@ def allow_list_add(
 
 
 def allow_list_end(
-    *, request: FederationRequest, effective_to: date, actor: User | None, reason: str
+    *,
+    request: FederationRequest,
+    effective_to: date,
+    actor: User | None,
+    reason: str,
+    names: list[str] | None = None,
 ) -> list[str]:
-    """Take request's domains off the allow list from effective_to (entries end, nothing is
-    deleted); call inside the caller's transaction. Returns the domains ended."""
+    """Take request's domains (only those in names, when given) off the allow list from
+    effective_to (entries end, nothing is deleted); call inside the caller's transaction.
+    Returns the domains ended."""
     entries = AllowListEntry.objects.filter(request=request).listed(effective_to)
+    if names is not None:
+        entries = entries.filter(domain__in=names)
     names = sorted(entries.values_list("domain", flat=True))
     entries.update(
         effective_to=effective_to, ended_at=timezone.now(), ended_by=actor, end_reason=reason
@@ -73,10 +81,11 @@ def allow_list_restore(
     """Put request's domains back on the allow list from effective_date: an end not yet reached
     is called off, an ended entry is followed by a new one. Returns the domains restored."""
     names = sorted(request.domains.filter(is_live=True).values_list("name", flat=True))
-    # Ends still to come (a suspension from a later date) are called off...
-    AllowListEntry.objects.filter(request=request, effective_to__gt=effective_date).update(
-        effective_to=None, ended_at=None, ended_by=None, end_reason=""
-    )
+    # Ends still to come (a suspension from a later date) are called off, for the domains the
+    # request still covers: a domain removed from it from a later date stays removed...
+    AllowListEntry.objects.filter(
+        request=request, domain__in=names, effective_to__gt=effective_date
+    ).update(effective_to=None, ended_at=None, ended_by=None, end_reason="")
     # ...and domains whose entry has ended start a new one.
     listed = set(
         AllowListEntry.objects.filter(request=request)

@@ -51,7 +51,7 @@ def queue_check_run(
 ) -> CheckRun:
     """Create a run and queue one task per domain; call inside the caller's transaction."""
     run = CheckRun.objects.create(request=req, purpose=purpose)
-    names = list(req.domains.order_by("name").values_list("name", flat=True))
+    names = list(req.domains.kept().order_by("name").values_list("name", flat=True))
     for name in names:
         enqueue_after_commit(CHECK_TASK, run_id=run.pk, domain=name)
     audit(
@@ -105,7 +105,7 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict[str, Any]) -
             },
         )
         if created and run.state == CheckRunState.PENDING:
-            wanted = set(run.request.domains.values_list("name", flat=True))
+            wanted = set(run.request.domains.kept().values_list("name", flat=True))
             verdicts = dict(run.domains_checked.values_list("domain", "verdict"))
             if wanted <= verdicts.keys():
                 _complete(run, verdicts)

@@ -132,7 +132,7 @@ def _open(req: FederationRequest, run: CheckRun, results: StoredResults) -> Reme
 def _update(
     case: RemediationCase, req: FederationRequest, run: CheckRun, results: StoredResults
 ) -> None:
-    domains = set(req.domains.values_list("name", flat=True))
+    domains = set(req.domains.kept().values_list("name", flat=True))
     items = [_refresh(item, results, domains) for item in case.items]
     known = {(item["domain"], item["check"]) for item in items}
     found_at = (run.completed_at or timezone.now()).isoformat()
