@@ -18,7 +18,7 @@ from requests_app.models import FederationRequest, State
 from requests_app.selectors import current_signatory
 
 from .models import Agreement, EvidenceCriterion
-from .selectors import missing_evidence, returned_evidence, sent_agreement
+from .selectors import agreement_lapsed, missing_evidence, returned_evidence, sent_agreement
 
 
 def sign_in_url() -> str:
@@ -67,6 +67,8 @@ def send_agreement_email(*, agreement_id: int) -> bool:
 def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> bool:
     """Render and send the email of this kind (one of SUBJECTS) for the request."""
     req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
+    if kind == "fpa_reminder" and (req.state != State.FPA_SENT or agreement_lapsed(req)):
+        return False  # signed, or expired, since the reminder was queued: judged when sent
     context = {
         "returned_items": returned_evidence(req),
         "missing_evidence": missing_evidence(req),
@@ -88,6 +90,7 @@ def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
         or signatory.pk != contact_id
         or agreement is None
         or req.state != State.FPA_SENT
+        or agreement_lapsed(req)
     ):
         return False
     body = render_to_string(

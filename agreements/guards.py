@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from django.conf import settings
+
 from requests_app.models import FederationRequest
 from requests_app.services.locking import register_guard
 
 from .models import EvidenceStatus
-from .selectors import current_agreement, missing_evidence
+from .selectors import agreement_lapsed, current_agreement, missing_evidence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -40,6 +42,22 @@ def agreement_signed(req: FederationRequest, actor: User | None) -> str:
     )
 
 
+def agreement_not_lapsed(req: FederationRequest, actor: User | None) -> str:
+    """sign and record_signature: the FPA has not passed FPA_EXPIRY_DAYS, judged now rather
+    than by the daily job that later marks it expired."""
+    if agreement_lapsed(req):
+        return lapsed_sentence(req)
+    return ""
+
+
+def lapsed_sentence(req: FederationRequest) -> str:
+    """What a person is told when an action waits on an agreement that has expired."""
+    return (
+        f"The agreement for {req.reference} has expired: it was not signed within "
+        f"{settings.FPA_EXPIRY_DAYS} days. The NHSmail Feedback team will send a fresh one."
+    )
+
+
 def evidence_verified(req: FederationRequest, actor: User | None) -> str:
     """verify_evidence: every required criterion has verified evidence (and at least one item
     does: with no required criteria configured, nothing is proven)."""
@@ -66,7 +84,9 @@ def four_eyes(req: FederationRequest, actor: User | None) -> str:
 
 def register() -> None:
     register_guard("send_agreement", agreement_rendered)
+    register_guard("record_signature", agreement_not_lapsed)
     register_guard("record_signature", agreement_signed)
+    register_guard("sign", agreement_not_lapsed)
     register_guard("sign", agreement_signed)
     register_guard("verify_evidence", evidence_verified)
     register_guard("federate", four_eyes, about_actor=True)

@@ -81,6 +81,16 @@ def agreement_expiry_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.FPA_EXPIRY_DAYS)
 
 
+def agreement_lapsed(req: FederationRequest, now: datetime | None = None) -> bool:
+    """The FPA out for signature is older than FPA_EXPIRY_DAYS: expired now, whether or not the
+    daily job (reminders.agreement_expire) has marked it yet. Every action on it asks this."""
+    return (
+        req.state == State.FPA_SENT
+        and req.fpa_sent_at is not None
+        and req.fpa_sent_at <= agreement_expiry_cutoff(now)
+    )
+
+
 def evidence_by_criterion(req: FederationRequest) -> list[dict[str, Any]]:
     """Each DCB1596 criterion with the state of the organisation's newest evidence for it."""
     newest: dict[int, EvidenceItem] = {}

@@ -15,7 +15,9 @@ from requests_app.models import FederationRequest, State
 from requests_app.services.contacts import lock_request_for_contact
 from requests_app.services.locking import apply_transition, lock_request
 
+from ..guards import lapsed_sentence
 from ..models import EVIDENCE_OPEN_STATES, EvidenceCriterion, EvidenceItem, EvidenceStatus
+from ..selectors import agreement_lapsed
 from ..uploads import PDF_ONLY, PDF_OR_IMAGE, read_upload
 from .files import stored_file
 from .notices import queue_agreement_email
@@ -68,6 +70,10 @@ def _store_evidence(
             raise ActionRefused(
                 f"Evidence is taken once the agreement is sent and until it is verified; "
                 f"request {req.reference} is “{req.get_state_display()}”."
+            )
+        if agreement_lapsed(req):  # judged now, before the daily job marks it expired
+            raise ActionRefused(
+                lapsed_sentence(req) + " Evidence is taken again once it has been sent."
             )
         item = EvidenceItem(
             request=req,
