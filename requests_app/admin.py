@@ -112,7 +112,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 class SentEmailAdmin(ReadOnlyAdmin):
     """What was emailed, to whom and when (the text itself is not kept)."""
 
-    list_display = ("sent_at", "subject", "recipients", "request")
+    list_display = ("sent_at", "claimed_at", "subject", "recipients", "request")
     list_select_related = ("request",)
     search_fields = ("request__reference", "recipients", "subject")
     show_full_result_count = False

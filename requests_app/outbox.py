@@ -20,7 +20,9 @@ logger = logging.getLogger(__name__)
 def enqueue_after_commit(task_name: str, **kwargs) -> OutboxMessage:
     """Queue task_name(**kwargs) to run once the current transaction commits."""
     message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs)
-    transaction.on_commit(lambda: publish(message.pk))
+    # robust: the change has committed, so a failure to publish (the database gone again, say)
+    # is logged, never raised into the caller's response; the row waits for the sweeper.
+    transaction.on_commit(lambda: publish(message.pk), robust=True)
     return message
 
 

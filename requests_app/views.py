@@ -1,6 +1,7 @@
 """The public pages: start, request form, confirmation, and the private status page."""
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -47,6 +48,15 @@ def request_form(request):
             form.add_error(None, str(refusal))
         else:
             request.session[SESSION_LAST_SUBMISSION] = req.status_token
+            try:
+                # Saved now rather than by the middleware, so that a database gone since the
+                # commit is met here and not answered with a 500.
+                request.session.save()
+            except DatabaseError:
+                # The request is saved and its email queued (the outbox): the requester sees
+                # success, on the status page the email also links to.
+                request.session.modified = False
+                return redirect("requests_app:status", req.status_token)
             return redirect("requests_app:confirmation")
     return render(request, "requests_app/request_form.html", {"form": form})
 
