@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 import redis
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +16,7 @@ from portal_kit.errors import ActionRefused
 from requests_app import emails, outbox, tasks
 from requests_app.models import OutboxMessage, SentEmail, State
 from requests_app.services.lifecycle import SEND_EMAIL_TASK
+from tests.conftest import publishing_to
 from tests.factories import FederationRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,12 +92,8 @@ def test_the_outbox_keeps_a_job_the_broker_refused_and_publishes_it_later():
         task_name=SEND_EMAIL_TASK,
         kwargs={"request_id": req.pk, "kind": "submitted", "key": "submitted"},
     )
-    working_url = current_app.conf.broker_url
-    current_app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    try:
+    with publishing_to(f"redis://127.0.0.1:{_closed_port()}/0"):
         assert outbox.publish(message.pk) is False
-    finally:
-        current_app.conf.broker_url = working_url
     message.refresh_from_db()
     assert message.dispatched_at is None
     assert message.attempts == 1
