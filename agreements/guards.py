@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.conf import settings
-
 from requests_app.models import FederationRequest
 from requests_app.services.locking import register_guard
 
 from .models import EvidenceStatus
-from .selectors import agreement_lapsed, current_agreement, missing_evidence
+from .selectors import current_agreement, lapsed_refusal, missing_evidence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -45,17 +43,7 @@ def agreement_signed(req: FederationRequest, actor: User | None) -> str:
 def agreement_not_lapsed(req: FederationRequest, actor: User | None) -> str:
     """sign and record_signature: the FPA has not passed FPA_EXPIRY_DAYS, judged now rather
     than by the daily job that later marks it expired."""
-    if agreement_lapsed(req):
-        return lapsed_sentence(req)
-    return ""
-
-
-def lapsed_sentence(req: FederationRequest) -> str:
-    """What a person is told when an action waits on an agreement that has expired."""
-    return (
-        f"The agreement for {req.reference} has expired: it was not signed within "
-        f"{settings.FPA_EXPIRY_DAYS} days. The NHSmail Feedback team will send a fresh one."
-    )
+    return lapsed_refusal(req)
 
 
 def evidence_verified(req: FederationRequest, actor: User | None) -> str:

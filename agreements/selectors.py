@@ -91,6 +91,16 @@ def agreement_lapsed(req: FederationRequest, now: datetime | None = None) -> boo
     )
 
 
+def lapsed_refusal(req: FederationRequest) -> str:
+    """What a person is told when an action waits on an agreement that has lapsed, or ""."""
+    if not agreement_lapsed(req):
+        return ""
+    return (
+        f"The agreement for {req.reference} has expired: it was not signed within "
+        f"{settings.FPA_EXPIRY_DAYS} days. The NHSmail Feedback team will send a fresh one."
+    )
+
+
 def evidence_by_criterion(req: FederationRequest) -> list[dict[str, Any]]:
     """Each DCB1596 criterion with the state of the organisation's newest evidence for it."""
     newest: dict[int, EvidenceItem] = {}

@@ -15,9 +15,8 @@ from requests_app.models import FederationRequest, State
 from requests_app.services.contacts import lock_request_for_contact
 from requests_app.services.locking import apply_transition, lock_request
 
-from ..guards import lapsed_sentence
 from ..models import EVIDENCE_OPEN_STATES, EvidenceCriterion, EvidenceItem, EvidenceStatus
-from ..selectors import agreement_lapsed
+from ..selectors import agreement_lapsed, lapsed_refusal
 from ..uploads import PDF_ONLY, PDF_OR_IMAGE, read_upload
 from .files import stored_file
 from .notices import queue_agreement_email
@@ -73,7 +72,7 @@ def _store_evidence(
             )
         if agreement_lapsed(req):  # judged now, before the daily job marks it expired
             raise ActionRefused(
-                lapsed_sentence(req) + " Evidence is taken again once it has been sent."
+                lapsed_refusal(req) + " Evidence is taken again once it has been sent."
             )
         item = EvidenceItem(
             request=req,

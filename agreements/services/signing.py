@@ -20,10 +20,9 @@ from requests_app.selectors import contact_roles
 from requests_app.services.lifecycle import queue_request_email
 from requests_app.services.locking import apply_transition, lock_request
 
-from ..guards import lapsed_sentence
 from ..models import Agreement, SignatureAct
 from ..sealing import assemble, certificate_pages, seal, sealing_configured
-from ..selectors import agreement_lapsed, current_agreement
+from ..selectors import agreement_lapsed, current_agreement, lapsed_refusal
 from .files import stored_file
 
 # What the signatory ticks: each is recorded with the signature, in these words.
@@ -73,7 +72,7 @@ def signing_refusal(req: FederationRequest, *, email: str) -> str:
         )
     # Judged now, not only by the daily job that later marks it expired.
     if agreement_lapsed(req):
-        return lapsed_sentence(req)
+        return lapsed_refusal(req)
     if not sealing_configured():
         return SIGNING_UNAVAILABLE.format(email=settings.FEEDBACK_TEAM_EMAIL)
     return ""
