@@ -110,9 +110,11 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
 @admin.register(SentEmail)
 class SentEmailAdmin(ReadOnlyAdmin):
-    """What was emailed, to whom and when (the text itself is not kept)."""
+    """What was emailed, to whom and when (the text itself is not kept). Sent at empty: being
+    sent now, or a send that failed or was cut short (claimed at says when it was tried)."""
 
     list_display = ("sent_at", "claimed_at", "subject", "recipients", "request")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
     list_select_related = ("request",)
     search_fields = ("request__reference", "recipients", "subject")
     show_full_result_count = False

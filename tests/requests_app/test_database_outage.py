@@ -1,0 +1,122 @@
+"""The database goes away for a few seconds under a stream of submissions: every submission the
+requester was told had succeeded gets exactly one email, and no saved submission answers 500.
+
+The outage is this test database's own (its connections terminated and refused, the other
+databases on the server untouched): what the web and the worker meet when PostgreSQL restarts.
+"""
+
+import threading
+import time
+
+import psycopg
+import pytest
+from django.conf import settings
+from django.test import Client
+from django.urls import reverse
+
+from requests_app.email_task import EMAIL_TASK_OPTIONS
+from requests_app.models import FederationRequest, SentEmail
+from tests.conftest import sent_mail, wait_for
+from tests.test_worker import FORM
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+OUTAGE_SECONDS = 5
+SUBMISSIONS = 40
+
+
+@pytest.fixture(scope="module")
+def worker_extra_env(nsd_port):
+    """The worker asks NSD for the test zones (the submissions' domain checks answer at once)."""
+    return {"DNS_NAMESERVERS": f"127.0.0.1:{nsd_port}", "SMTP_PROBE_PORT": "1"}
+
+
+def admin_connection() -> psycopg.Connection:
+    db = settings.DATABASES["default"]
+    return psycopg.connect(
+        host=db["HOST"], port=db["PORT"], user=db["USER"], dbname="postgres", autocommit=True
+    )
+
+
+def database_outage(name: str, seconds: float) -> None:
+    """Refuse new connections to the database and end every open one, then allow them again."""
+    with admin_connection() as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        time.sleep(seconds)
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def submission(number: int) -> dict:
+    return {
+        **FORM,
+        "organisation_name": f"Outage Test Trust {number}",
+        "domains": f"outage{number}.test",
+        "requester_email": f"rowan{number}@outage{number}.test",
+        "spoc_email": f"sam{number}@outage{number}.test",
+        "technical_email": f"tess{number}@outage{number}.test",
+    }
+
+
+def test_submissions_across_a_database_outage_get_exactly_one_email_each(
+    celery_worker_process, settings
+):
+    settings.REQUEST_FORM_POSTS_PER_HOUR = 10 * SUBMISSIONS
+    client = Client(raise_request_exception=False)  # a 500 is a response, as a browser sees it
+    name = settings.DATABASES["default"]["NAME"]
+    outage = threading.Thread(target=database_outage, args=(name, OUTAGE_SECONDS))
+    answers: dict[int, int] = {}
+    for number in range(SUBMISSIONS):
+        if number == SUBMISSIONS // 4:
+            outage.start()
+        answers[number] = client.post(
+            reverse("requests_app:request_form"), submission(number)
+        ).status_code
+        time.sleep(0.2)
+    outage.join()
+
+    told_success = {n for n, status in answers.items() if status == 302}
+    saved = {
+        int(name.removeprefix("Outage Test Trust "))
+        for name in FederationRequest.objects.values_list("organisation__name", flat=True)
+    }
+    assert len(told_success) > SUBMISSIONS // 2  # the stream ran on both sides of the outage
+    assert len(told_success) < SUBMISSIONS  # and some submissions met the outage
+    # Whatever was saved was answered with success; whatever was answered with success was saved.
+    assert saved == told_success
+
+    # The system's bounds: an email task that met the outage retries with backoff (at most
+    # TASK_RETRY_BACKOFF_MAX apart); the outbox sweeper republishes within its period.
+    bound = (
+        OUTAGE_SECONDS
+        + 2 * settings.TASK_RETRY_BACKOFF_MAX
+        + settings.CELERY_BEAT_SCHEDULE["outbox-dispatch"]["schedule"]
+        + EMAIL_TASK_OPTIONS["time_limit"]
+    )
+    references = set(FederationRequest.objects.values_list("reference", flat=True))
+
+    def confirmations():
+        return [
+            m
+            for m in sent_mail()
+            if "has been received" in m["Subject"]
+            and any(reference in m["Subject"] for reference in references)
+        ]
+
+    wait_for(lambda: len(confirmations()) >= len(references), timeout=bound, what="the emails")
+    time.sleep(settings.CELERY_BEAT_SCHEDULE["outbox-dispatch"]["schedule"] * 2)  # no extra ones
+    per_request = {
+        reference: sum(reference in m["Subject"] for m in confirmations())
+        for reference in references
+    }
+    print(
+        f"\n{SUBMISSIONS} posts: {len(told_success)} saved and answered 302, "
+        f"{sorted(set(answers.values()))} answers; emails per saved submission: "
+        f"{sorted(per_request.values())}"
+    )
+    assert set(per_request.values()) == {1}
+    assert SentEmail.objects.filter(sent_at__isnull=True).count() == 0
