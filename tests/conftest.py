@@ -176,6 +176,10 @@ def publishing_to(broker_url: str):
     broker_write_url, not broker_url: Celery 5.6 reads the namespaced Django setting for
     broker_url again, so setting it on the live config does not stick.
     """
+    # The app's producer pool (send_task reads it) is made on first use, from the URL of the
+    # moment: make it now, on the session's broker, so the block does not leave it pointing at
+    # a Redis that is gone after the test.
+    current_app.amqp.producer_pool  # noqa: B018
     previous = current_app.conf.get("broker_write_url")
     current_app.conf.broker_write_url = broker_url
     try:
