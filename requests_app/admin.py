@@ -101,10 +101,24 @@ class ReadOnlyAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    """For operators: jobs waiting for the broker (dispatched at empty) and why they wait."""
+    """For operators: jobs waiting for the broker (dispatched at empty) and why they wait, and
+    jobs handed to the worker but not done yet (completed at empty: running, retrying, or stuck
+    with a dead worker until the visibility timeout or the sweeper sends them again)."""
 
-    list_display = ("pk", "task_name", "created_at", "dispatched_at", "attempts", "last_error")
-    list_filter = (("dispatched_at", admin.EmptyFieldListFilter), "task_name")
+    list_display = (
+        "pk",
+        "task_name",
+        "created_at",
+        "dispatched_at",
+        "completed_at",
+        "attempts",
+        "last_error",
+    )
+    list_filter = (
+        ("dispatched_at", admin.EmptyFieldListFilter),
+        ("completed_at", admin.EmptyFieldListFilter),
+        "task_name",
+    )
     show_full_result_count = False
 
 

@@ -2,9 +2,11 @@
 
 import logging
 
-from celery import shared_task
+from celery import shared_task, states
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_postrun
 from django.conf import settings
+from django.db import DatabaseError
 
 from . import emails, outbox
 from .checks import engine, resolver
@@ -12,6 +14,17 @@ from .email_task import EMAIL_TASK_OPTIONS, RETRY_OPTIONS, TRANSIENT_DATABASE_ER
 from .services import check_runs
 
 logger = logging.getLogger(__name__)
+
+
+@task_postrun.connect
+def close_outbox_row(task_id=None, state=None, **kwargs):
+    """An outbox job that ran to its end (not one waiting for a retry) closes its row; if the
+    database is away, the row stays open and the job is published again later (idempotent)."""
+    if state in (states.SUCCESS, states.FAILURE):
+        try:
+            outbox.job_finished(task_id)
+        except DatabaseError:
+            logger.warning("could not close the outbox row of %s; it is redone later", task_id)
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)

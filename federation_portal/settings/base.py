@@ -216,6 +216,11 @@ CELERY_BEAT_SCHEDULE = {
 }
 # An outbox row younger than this is left to its own on-commit publish before the sweeper resends.
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=10)
+# A job published this long ago and never done was lost in the broker (Redis restarted between
+# BRPOP's pop and the worker reading it): the sweeper publishes it again. Longer than any job may
+# legitimately take: the visibility timeout, the longest time limit, and an email's retries
+# (about 15 minutes).
+OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=40 * 60)
 # A stored file no row refers to is deleted once it is this old: far longer than any write
 # waits for its commit (a task's time limit, a web request).
 FILE_SWEEP_GRACE_MINUTES = env.int("FILE_SWEEP_GRACE_MINUTES", default=60)

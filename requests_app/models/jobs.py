@@ -17,6 +17,10 @@ class OutboxMessage(models.Model):
     kwargs = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when the job has run to its end (done, or given up after its retries). A job handed
+    # to Redis can still be lost there (a restart between BRPOP's pop and the worker reading
+    # it): one not done OUTBOX_REDISPATCH_SECONDS after its publish is published again.
+    completed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
