@@ -69,7 +69,7 @@ def start_redis(port: int, directory: str) -> subprocess.Popen:
 # it runs.
 TEST_VISIBILITY_TIMEOUT = 30
 # A job Redis lost in a restart (popped by BRPOP, the reply never read) is published again by the
-# outbox sweeper after OUTBOX_REDISPATCH_SECONDS (40 minutes as deployed), shortened likewise:
+# outbox sweeper after OUTBOX_REDISPATCH_SECONDS (an hour as deployed), shortened likewise:
 # still above what a job here may legitimately take (the visibility timeout, then milliseconds).
 TEST_REDISPATCH_SECONDS = 60
 

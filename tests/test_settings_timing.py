@@ -36,3 +36,16 @@ def test_the_visibility_timeout_exceeds_what_a_live_worker_holds_and_recovery_is
     checks = app.tasks["requests_app.tasks.run_domain_check"].time_limit
     assert recovery + render < settings.AGREEMENT_RENDER_STALE_MINUTES * 60
     assert recovery + checks < settings.CHECK_RUN_LOST_MINUTES * 60
+
+
+def test_a_job_is_published_again_only_once_it_cannot_still_be_running():
+    options = settings.CELERY_BROKER_TRANSPORT_OPTIONS
+    recovery = options["visibility_timeout"] + options["unacked_restore_interval"]
+    for task in project_tasks():
+        runs = 1 + (task.max_retries or 0) if getattr(task, "autoretry_for", ()) else 1
+        backoff = sum(
+            min(task.retry_backoff * 2**attempt, task.retry_backoff_max)
+            for attempt in range(runs - 1)
+        )
+        longest = recovery + runs * task.time_limit + backoff
+        assert longest < settings.OUTBOX_REDISPATCH_SECONDS, task.name

@@ -218,9 +218,10 @@ CELERY_BEAT_SCHEDULE = {
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=10)
 # A job published this long ago and never done was lost in the broker (Redis restarted between
 # BRPOP's pop and the worker reading it): the sweeper publishes it again. Longer than any job may
-# legitimately take: the visibility timeout, the longest time limit, and an email's retries
-# (about 15 minutes).
-OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=40 * 60)
+# legitimately take: the visibility timeout and an email's retries at their longest (eleven
+# runs to the hard limit and the backoff between them, about 41 minutes together);
+# tests/test_settings_timing.py checks it.
+OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=60 * 60)
 # A stored file no row refers to is deleted once it is this old: far longer than any write
 # waits for its commit (a task's time limit, a web request).
 FILE_SWEEP_GRACE_MINUTES = env.int("FILE_SWEEP_GRACE_MINUTES", default=60)
