@@ -22,6 +22,7 @@ from .models import Agreement, EvidenceCriterion, Reattestation
 from .sealing import sealing_configured
 from .selectors import (
     AWAITING_ORGANISATION,
+    agreement_lapsed,
     missing_evidence,
     returned_evidence,
     sent_agreement,
@@ -75,6 +76,8 @@ def send_agreement_email(*, agreement_id: int) -> bool:
 def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> bool:
     """Render and send the email of this kind (one of SUBJECTS) for the request."""
     req = FederationRequest.objects.select_related("organisation").get(pk=request_id)
+    if kind == "fpa_reminder" and (req.state != State.FPA_SENT or agreement_lapsed(req)):
+        return False  # signed, or expired, since the reminder was queued: judged when sent
     context = {
         "returned_items": returned_evidence(req),
         "missing_evidence": missing_evidence(req),
@@ -97,6 +100,7 @@ def send_signatory_invitation(*, request_id: int, contact_id: int) -> bool:
         or signatory.pk != contact_id
         or agreement is None
         or req.state != State.FPA_SENT
+        or agreement_lapsed(req)
     ):
         return False
     body = render_to_string(

@@ -9,7 +9,7 @@ from requests_app.models import FederationRequest
 from requests_app.services.locking import register_guard
 
 from .models import EvidenceStatus
-from .selectors import current_agreement, missing_evidence
+from .selectors import current_agreement, lapsed_refusal, missing_evidence
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -40,6 +40,12 @@ def agreement_signed(req: FederationRequest, actor: User | None) -> str:
     )
 
 
+def agreement_not_lapsed(req: FederationRequest, actor: User | None) -> str:
+    """sign and record_signature: the FPA has not passed FPA_EXPIRY_DAYS, judged now rather
+    than by the daily job that later marks it expired."""
+    return lapsed_refusal(req)
+
+
 def evidence_verified(req: FederationRequest, actor: User | None) -> str:
     """verify_evidence: every required criterion has verified evidence (and at least one item
     does: with no required criteria configured, nothing is proven)."""
@@ -66,7 +72,9 @@ def four_eyes(req: FederationRequest, actor: User | None) -> str:
 
 def register() -> None:
     register_guard("send_agreement", agreement_rendered)
+    register_guard("record_signature", agreement_not_lapsed)
     register_guard("record_signature", agreement_signed)
+    register_guard("sign", agreement_not_lapsed)
     register_guard("sign", agreement_signed)
     register_guard("verify_evidence", evidence_verified)
     register_guard("federate", four_eyes, about_actor=True)

@@ -90,6 +90,26 @@ def agreement_expiry_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.FPA_EXPIRY_DAYS)
 
 
+def agreement_lapsed(req: FederationRequest, now: datetime | None = None) -> bool:
+    """The FPA out for signature is older than FPA_EXPIRY_DAYS: expired now, whether or not the
+    daily job (reminders.agreement_expire) has marked it yet. Every action on it asks this."""
+    return (
+        req.state == State.FPA_SENT
+        and req.fpa_sent_at is not None
+        and req.fpa_sent_at <= agreement_expiry_cutoff(now)
+    )
+
+
+def lapsed_refusal(req: FederationRequest) -> str:
+    """What a person is told when an action waits on an agreement that has lapsed, or ""."""
+    if not agreement_lapsed(req):
+        return ""
+    return (
+        f"The agreement for {req.reference} has expired: it was not signed within "
+        f"{settings.FPA_EXPIRY_DAYS} days. The NHSmail Feedback team will send a fresh one."
+    )
+
+
 def evidence_by_criterion(req: FederationRequest) -> list[dict[str, Any]]:
     """Each DCB1596 criterion with the state of the organisation's newest evidence for it."""
     newest: dict[int, EvidenceItem] = {}

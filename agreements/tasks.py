@@ -4,13 +4,19 @@ import logging
 
 from celery import Task, shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
 
 from portal_kit.errors import ActionRefused
-from requests_app.email_task import EMAIL_TASK_OPTIONS, EmailTask
+from requests_app.email_task import (
+    EMAIL_TASK_OPTIONS,
+    RETRY_OPTIONS,
+    TRANSIENT_DATABASE_ERRORS,
+    EmailTask,
+)
 
 from . import emails
 from .models import Agreement, Reattestation
-from .services import agreements, reattestation, reminders
+from .services import agreements, files, reattestation, reminders
 
 
 class RenderTask(Task):
@@ -37,9 +43,9 @@ logger = logging.getLogger(__name__)
     reject_on_worker_lost=True,
     soft_time_limit=120,
     time_limit=150,
-    autoretry_for=(OSError,),
-    retry_backoff=10,
-    retry_backoff_max=600,
+    # Storage (OSError) and the database; the render itself is redone only if no PDF is stored.
+    autoretry_for=(OSError, *TRANSIENT_DATABASE_ERRORS),
+    **RETRY_OPTIONS,
     max_retries=5,
 )
 def agreement_render(agreement_id: int) -> None:
@@ -59,7 +65,14 @@ def agreement_email(agreement_id: int) -> bool:
     return emails.send_agreement_email(agreement_id=agreement_id)
 
 
-@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=300,
+    time_limit=settings.TASK_LONGEST_TIME_LIMIT,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,  # each reminder is keyed: a retry repeats none
+    **RETRY_OPTIONS,
+    max_retries=5,
+)
 def agreement_reminders() -> dict:
     """Beat, daily: reminders of unsigned agreements and missing evidence; expiry."""
     return reminders.agreement_reminders()
@@ -91,3 +104,8 @@ def reattestation_daily() -> dict:
 @shared_task(base=ReattestationEmailTask, **EMAIL_TASK_OPTIONS)
 def reattestation_email(reattestation_id: int, kind: str, key: str) -> bool:
     return emails.send_reattestation_email(reattestation_id=reattestation_id, kind=kind, key=key)
+@shared_task(acks_late=True, soft_time_limit=300, time_limit=settings.TASK_LONGEST_TIME_LIMIT)
+def sweep_unreferenced_files() -> int:
+    """Beat, hourly: files a crash left between their write and its commit. Not retried: the
+    next hour's run does the same."""
+    return len(files.sweep_unreferenced_files())

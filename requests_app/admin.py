@@ -257,18 +257,34 @@ class AllowListApplicationAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    """For operators: jobs waiting for the broker (dispatched at empty) and why they wait."""
+    """For operators: jobs waiting for the broker (dispatched at empty) and why they wait, and
+    jobs handed to the worker but not done yet (completed at empty: running, retrying, or stuck
+    with a dead worker until the visibility timeout or the sweeper sends them again)."""
 
-    list_display = ("pk", "task_name", "created_at", "dispatched_at", "attempts", "last_error")
-    list_filter = (("dispatched_at", admin.EmptyFieldListFilter), "task_name")
+    list_display = (
+        "pk",
+        "task_name",
+        "created_at",
+        "dispatched_at",
+        "completed_at",
+        "attempts",
+        "last_error",
+    )
+    list_filter = (
+        ("dispatched_at", admin.EmptyFieldListFilter),
+        ("completed_at", admin.EmptyFieldListFilter),
+        "task_name",
+    )
     show_full_result_count = False
 
 
 @admin.register(SentEmail)
 class SentEmailAdmin(ReadOnlyAdmin):
-    """What was emailed, to whom and when (the text itself is not kept)."""
+    """What was emailed, to whom and when (the text itself is not kept). Sent at empty: being
+    sent now, or a send that failed or was cut short (claimed at says when it was tried)."""
 
-    list_display = ("sent_at", "subject", "recipients", "request")
+    list_display = ("sent_at", "claimed_at", "subject", "recipients", "request")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
     list_select_related = ("request",)
     search_fields = ("request__reference", "recipients", "subject")
     show_full_result_count = False

@@ -1,12 +1,22 @@
-"""Emails about a request, sent from the worker, each at most once (SentEmail keys)."""
+"""Emails about a request, sent from the worker, each once (SentEmail keys: see send_once)."""
 
-from datetime import date
+import logging
+import time
+import uuid
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import IntegrityError, transaction
+from django.db import (
+    DatabaseError,
+    InterfaceError,
+    OperationalError,
+    close_old_connections,
+    transaction,
+)
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 
 from .audit import audit
 from .domains import domain_unicode
@@ -24,6 +34,8 @@ from .models import (
     SpocChange,
 )
 from .selectors import current_signatory, overdue_remediation_cases
+
+logger = logging.getLogger(__name__)
 
 SUBJECTS = {
     "submitted": "Your Teams federation request {ref} has been received",
@@ -62,23 +74,100 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
+class EmailInProgress(Exception):
+    """Another run of the same email holds it (a redelivered job while the first still runs):
+    the task retries in retry_in seconds and finds it sent, or the claim lapsed with its dead
+    holder."""
+
+    def __init__(self, message: str, *, retry_in: float):
+        super().__init__(message)
+        self.retry_in = retry_in
+
+
+# A claim older than the email task's hard time limit (email_task: 90 s) belongs to a run that
+# is dead: a live one has been killed by then.
+EMAIL_CLAIM_SECONDS = 120
+# Marking an email sent retries the database this long (within the task's soft time limit).
+MARK_SENT_SECONDS = 30
+
+
 def send_once(*, key: str, req: FederationRequest | None, message: EmailMessage) -> bool:
-    """Send message unless one with key went already; False when it had."""
-    with transaction.atomic():
-        try:
-            with transaction.atomic():
-                SentEmail.objects.create(
-                    key=key,
-                    request=req,
-                    recipients=", ".join(message.to),
-                    subject=message.subject,
-                )
-        except IntegrityError:
-            return False
-        # Inside the transaction: if the mail server refuses, the SentEmail row is rolled back
-        # and the task's retry sends it again.
+    """Send message unless the email with key went already; False when it had.
+
+    Claim, send, mark, each in its own committed transaction (so never call this inside
+    transaction.atomic): a claimed row keeps a second run of the job from sending too; a mail
+    server's refusal releases the claim for the task's retry; once sent the row is marked sent,
+    retrying the database for MARK_SENT_SECONDS. The one window left is a worker killed, or the
+    database away longer than that, between the mail server's acceptance and the mark: the retry
+    then sends again once the claim has lapsed. At least once, chosen over at most once: a
+    duplicate notice is better than a lost one (a lost one is never noticed).
+    """
+    token = uuid.uuid4().hex
+    if not _claim(key=key, req=req, message=message, token=token):
+        return False
+    try:
         message.send(fail_silently=False)
+    except BaseException:
+        _release(key=key, token=token)
+        raise
+    _mark_sent(key=key, token=token)
     return True
+
+
+def _claim(*, key: str, req: FederationRequest | None, message: EmailMessage, token: str) -> bool:
+    """Take the email for this run (True), or False when it has been sent; EmailInProgress
+    while another run holds it."""
+    now = timezone.now()
+    with transaction.atomic():
+        row, created = SentEmail.objects.select_for_update().get_or_create(
+            key=key,
+            defaults={
+                "request": req,
+                "recipients": ", ".join(message.to),
+                "subject": message.subject,
+                "claimed_at": now,
+                "claim_token": token,
+            },
+        )
+        if created:
+            return True
+        if row.sent_at is not None:
+            return False
+        lapses_at = row.claimed_at + timedelta(seconds=EMAIL_CLAIM_SECONDS)
+        if row.claim_token and lapses_at > now:
+            raise EmailInProgress(
+                f"The email {key} is being sent by another run.",
+                retry_in=(lapses_at - now).total_seconds() + 1,
+            )
+        row.claimed_at, row.claim_token = now, token
+        row.save(update_fields=["claimed_at", "claim_token"])
+        return True
+
+
+def _release(*, key: str, token: str) -> None:
+    """The send failed: free the claim for the retry (if the database is away too, it lapses)."""
+    try:
+        SentEmail.objects.filter(key=key, claim_token=token, sent_at__isnull=True).update(
+            claim_token=""
+        )
+    except DatabaseError:
+        logger.warning("could not release the claim on email %s; it lapses", key)
+
+
+def _mark_sent(*, key: str, token: str) -> None:
+    deadline = time.monotonic() + MARK_SENT_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            SentEmail.objects.filter(key=key, claim_token=token).update(sent_at=timezone.now())
+            return
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                raise
+            logger.warning("email %s sent; the database is away, marking it again", key)
+            close_old_connections()
+            time.sleep(pause)
+            pause = min(pause * 2, 5)
 
 
 def request_email(

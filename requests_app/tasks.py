@@ -2,17 +2,29 @@
 
 import logging
 
-from celery import shared_task
+from celery import shared_task, states
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_postrun
 from django.conf import settings
-from django.db import OperationalError
+from django.db import DatabaseError
 
 from . import emails, outbox
 from .checks import engine, resolver
-from .email_task import EMAIL_TASK_OPTIONS, EmailTask
+from .email_task import EMAIL_TASK_OPTIONS, RETRY_OPTIONS, TRANSIENT_DATABASE_ERRORS, EmailTask
 from .services import check_runs, remediation, submissions
 
 logger = logging.getLogger(__name__)
+
+
+@task_postrun.connect
+def close_outbox_row(task_id=None, state=None, **kwargs):
+    """An outbox job that ran to its end (not one waiting for a retry) closes its row; if the
+    database is away, the row stays open and the job is published again later (idempotent)."""
+    if state in (states.SUCCESS, states.FAILURE):
+        try:
+            outbox.job_finished(task_id)
+        except DatabaseError:
+            logger.warning("could not close the outbox row of %s; it is redone later", task_id)
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
@@ -79,7 +91,8 @@ def send_offboarding_email(ask_id: int, kind: str) -> bool:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def outbox_dispatch() -> int:
-    """Beat: publish outbox rows a broker outage kept back."""
+    """Beat: publish outbox rows a broker outage kept back. Not retried: beat runs it again
+    within its period (30 s), database outage or not."""
     return outbox.dispatch_pending()
 
 
@@ -96,10 +109,8 @@ CHECK_SOFT_TIME_LIMIT = settings.CHECKS_SOFT_TIME_LIMIT
     soft_time_limit=CHECK_SOFT_TIME_LIMIT,
     time_limit=CHECK_SOFT_TIME_LIMIT + 30,
     # Only the database can fail here: DNS failures and time-outs are results, not errors.
-    autoretry_for=(OperationalError,),
-    retry_backoff=10,
-    retry_backoff_max=600,
-    retry_jitter=True,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,
+    **RETRY_OPTIONS,
     max_retries=5,
 )
 def run_domain_check(self, run_id: int, domain: str) -> str:
@@ -122,7 +133,14 @@ def run_domain_check(self, run_id: int, domain: str) -> str:
     return check.verdict
 
 
-@shared_task(acks_late=True, soft_time_limit=300, time_limit=360)
+@shared_task(
+    acks_late=True,
+    soft_time_limit=300,
+    time_limit=settings.TASK_LONGEST_TIME_LIMIT,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,
+    **RETRY_OPTIONS,
+    max_retries=5,
+)
 def recheck_federated_domains() -> int:
     """Beat, weekly: check every federated request's domains again."""
     return check_runs.recheck_federated()

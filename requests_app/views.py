@@ -1,6 +1,7 @@
 """The public pages: start, request form, confirmation, and the private status page."""
 
 from django.conf import settings
+from django.db import DatabaseError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -44,6 +45,10 @@ def request_form(request):
             return too_many(request)
         submission = submissions.submission_receive(**form.service_arguments())
         request.session[SESSION_PENDING_SUBMISSION] = submission.pk
+        if not _session_saved(request):
+            # The answers are saved and the link queued (the outbox): the requester is told to
+            # check their email, though this browser cannot ask for the link again.
+            return _check_email_page(request, submission)
         return redirect("requests_app:check_email")
     return render(request, "requests_app/request_form.html", {"form": form})
 
@@ -69,6 +74,10 @@ def check_email(request):
             problem = str(refusal)
         else:
             resent = True
+    return _check_email_page(request, submission, problem=problem, resent=resent)
+
+
+def _check_email_page(request, submission, *, problem: str = "", resent: bool = False):
     return render(
         request,
         "requests_app/check_email.html",
@@ -80,6 +89,17 @@ def check_email(request):
         },
         status=400 if problem else 200,
     )
+
+
+def _session_saved(request) -> bool:
+    """Save the session now rather than in the middleware, so that a database gone since the
+    service committed is met here, and the person sees what was done, not a 500."""
+    try:
+        request.session.save()
+    except DatabaseError:
+        request.session.modified = False
+        return False
+    return True
 
 
 @private_page
@@ -101,6 +121,9 @@ def confirm_email(request, secret):
             )
         request.session.pop(SESSION_PENDING_SUBMISSION, None)
         request.session[SESSION_LAST_SUBMISSION] = req.status_token
+        if not _session_saved(request):
+            # The request is made and its email queued: its status page needs no session.
+            return redirect("requests_app:status", req.status_token)
         return redirect("requests_app:confirmation")
     problem = submissions.link_problem(submissions.find_submission(secret))
     return render(

@@ -4,12 +4,14 @@ import os
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 
 import pytest
 import redis
+from celery import current_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -133,8 +135,18 @@ def clear_broker(broker_url: str) -> None:
         broker.delete(*keys)
 
 
-def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None = None):
-    """A real Celery worker (with embedded beat for the outbox sweeper) as a subprocess."""
+def start_worker(
+    *,
+    broker_url: str,
+    database_name: str,
+    extra_env: dict | None = None,
+    as_deployed: bool = False,
+):
+    """A real Celery worker (with embedded beat for the outbox sweeper) as a subprocess.
+
+    as_deployed: with gossip, mingle and heartbeat, as docker-compose runs it (slower to start,
+    but the broker-restart paths are the deployment's).
+    """
     scratch = Path(os.environ["TEST_SCRATCH_DIR"])
     log_path = scratch / f"worker-{time.monotonic_ns()}.log"
     db = settings.DATABASES["default"]
@@ -166,9 +178,11 @@ def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None 
             "2",
             "--loglevel",
             "INFO",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            *(
+                []
+                if as_deployed
+                else ["--without-gossip", "--without-mingle", "--without-heartbeat"]
+            ),
         ],
         cwd=ROOT,
         env=env,
@@ -177,6 +191,25 @@ def start_worker(*, broker_url: str, database_name: str, extra_env: dict | None 
     )
     wait_for(lambda: "ready." in log_path.read_text(), timeout=60, what="the Celery worker")
     return process, log_path
+
+
+@contextmanager
+def publishing_to(broker_url: str):
+    """This process publishes to broker_url (a test's own Redis) for the block.
+
+    broker_write_url, not broker_url: Celery 5.6 reads the namespaced Django setting for
+    broker_url again, so setting it on the live config does not stick.
+    """
+    # The app's producer pool (send_task reads it) is made on first use, from the URL of the
+    # moment: make it now, on the session's broker, so the block does not leave it pointing at
+    # a Redis that is gone after the test.
+    current_app.amqp.producer_pool  # noqa: B018
+    previous = current_app.conf.get("broker_write_url")
+    current_app.conf.broker_write_url = broker_url
+    try:
+        yield
+    finally:
+        current_app.conf.broker_write_url = previous
 
 
 def stop_worker(process) -> None:

@@ -5,11 +5,10 @@ import subprocess
 import time
 
 import pytest
-from celery import current_app
 from django.urls import reverse
 
 from requests_app.models import OutboxMessage
-from tests.conftest import start_worker, stop_worker, wait_for
+from tests.conftest import publishing_to, start_worker, stop_worker, wait_for
 from tests.test_worker import FORM, mail_to
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -63,8 +62,8 @@ def test_a_submission_made_while_redis_is_down_is_saved_and_emailed_once_it_is_b
     worker, _log = start_worker(
         broker_url=broker_url, database_name=settings.DATABASES["default"]["NAME"]
     )
-    previous_url = current_app.conf.broker_url
-    current_app.conf.broker_url = broker_url
+    publishing = publishing_to(broker_url)
+    publishing.__enter__()
     try:
         redis_process.terminate()
         redis_process.wait(timeout=10)
@@ -88,6 +87,6 @@ def test_a_submission_made_while_redis_is_down_is_saved_and_emailed_once_it_is_b
         outbox.refresh_from_db()
         assert outbox.dispatched_at is not None
     finally:
-        current_app.conf.broker_url = previous_url
+        publishing.__exit__(None, None, None)
         stop_worker(worker)
         redis_process.terminate()

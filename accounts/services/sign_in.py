@@ -64,17 +64,17 @@ def sign_in_link_send(*, email: str, browser_hash: str) -> bool:
         return False
     secret = secrets.token_urlsafe(32)
     minutes = settings.SIGN_IN_LINK_MINUTES
-    with transaction.atomic():
-        # One transaction: if the mail server refuses, no link is left behind and the retry
-        # makes a fresh one.
-        link = SignInLink.objects.create(
-            email=email,
-            token_hash=secret_hash(secret),
-            browser_hash=browser_hash,
-            expires_at=timezone.now() + timedelta(minutes=minutes),
-        )
-        emails.send_sign_in_link(link, secret=secret, minutes=minutes)
-        audit(None, None, "contact.sign_in_link_sent", message=f"To {email}.")
+    # The link is committed before it is emailed (send_once claims, sends and marks in its own
+    # transactions). If the mail server refuses, the retry makes a fresh link; the unsent one is
+    # never used (only its hash is stored) and expires.
+    link = SignInLink.objects.create(
+        email=email,
+        token_hash=secret_hash(secret),
+        browser_hash=browser_hash,
+        expires_at=timezone.now() + timedelta(minutes=minutes),
+    )
+    emails.send_sign_in_link(link, secret=secret, minutes=minutes)
+    audit(None, None, "contact.sign_in_link_sent", message=f"To {email}.")
     return True
 
 

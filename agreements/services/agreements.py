@@ -19,6 +19,7 @@ from ..pdf import render_agreement_pdf, sha256_hex
 from ..selectors import agreement_in_preparation, current_agreement
 from .files import stored_file
 from .notices import invite_signatory
+from .reminders import expire_if_lapsed
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -32,6 +33,8 @@ def agreement_issue(*, request_id: int, actor: User) -> Agreement:
     with transaction.atomic():
         req = lock_request(request_id)
         ensure_may(actor, "send_agreement")
+        # An FPA past FPA_EXPIRY_DAYS is expired now: staff need not wait for the daily job.
+        expire_if_lapsed(req)
         if req.state != State.REVIEWED:
             raise ActionRefused(
                 f"Request {req.reference} is “{req.get_state_display()}”; an agreement is sent "

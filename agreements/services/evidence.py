@@ -24,6 +24,7 @@ from ..models import (
     EvidenceItem,
     EvidenceStatus,
 )
+from ..selectors import agreement_lapsed, lapsed_refusal
 from ..uploads import PDF_ONLY, PDF_OR_IMAGE, read_upload
 from .files import stored_file
 from .notices import queue_agreement_email
@@ -131,6 +132,10 @@ def _store_evidence(
             raise ActionRefused(
                 f"Evidence is taken once the agreement is sent and until it is verified; "
                 f"request {req.reference} is “{req.get_state_display()}”."
+            )
+        if agreement_lapsed(req):  # judged now, before the daily job marks it expired
+            raise ActionRefused(
+                lapsed_refusal(req) + " Evidence is taken again once it has been sent."
             )
         return evidence_record(req, checked, actor=actor, actor_email=actor_email, notes=notes)
 

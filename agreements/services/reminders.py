@@ -40,23 +40,31 @@ def agreement_expire(*, request_id: int, now: datetime | None = None) -> Federat
     """
     with transaction.atomic():
         req = lock_request(request_id)
-        cutoff = selectors.agreement_expiry_cutoff(now)
-        agreement = selectors.current_agreement(req)
-        sent_at = req.fpa_sent_at
-        if req.state != State.FPA_SENT or agreement is None or not sent_at or sent_at > cutoff:
-            return req
-        agreement.expired_at = timezone.now()
-        agreement.save(update_fields=["expired_at"])
-        apply_transition(
-            req,
-            actor=None,
-            action="expire_agreement",
-            audit_action="request.agreement_expired",
-            actor_label=SYSTEM_LABEL,
-            message=f"Unsigned after {settings.FPA_EXPIRY_DAYS} days; a fresh agreement is needed.",
-        )
-        queue_agreement_email(req, "agreement_expired", key=f"agreement_expired:{agreement.pk}")
+        expire_if_lapsed(req, now=now)
     return req
+
+
+def expire_if_lapsed(req: FederationRequest, *, now: datetime | None = None) -> bool:
+    """Under req's row lock: expire its FPA if it has lapsed (True), else leave it (False).
+
+    The daily job calls it, and so does any action that finds a lapsed FPA not yet marked
+    (staff sending a fresh one need not wait for the job).
+    """
+    agreement = selectors.current_agreement(req)
+    if agreement is None or not selectors.agreement_lapsed(req, now):
+        return False
+    agreement.expired_at = timezone.now()
+    agreement.save(update_fields=["expired_at"])
+    apply_transition(
+        req,
+        actor=None,
+        action="expire_agreement",
+        audit_action="request.agreement_expired",
+        actor_label=SYSTEM_LABEL,
+        message=f"Unsigned after {settings.FPA_EXPIRY_DAYS} days; a fresh agreement is needed.",
+    )
+    queue_agreement_email(req, "agreement_expired", key=f"agreement_expired:{agreement.pk}")
+    return True
 
 
 def agreement_reminders(now: datetime | None = None) -> dict[str, int]:
@@ -73,6 +81,8 @@ def agreement_reminders(now: datetime | None = None) -> dict[str, int]:
     unsigned = 0
     for req in selectors.unsigned_overdue(now):
         assert req.fpa_sent_at is not None  # the selector matches fpa_sent_at__lte
+        if selectors.agreement_lapsed(req, now):
+            continue  # expired, even if expiring it above failed: no reminder to sign it
         unsigned += _remind(
             req,
             kind="fpa_reminder",

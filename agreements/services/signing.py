@@ -22,7 +22,7 @@ from requests_app.services.locking import apply_transition, lock_request
 
 from ..models import Agreement, SignatureAct
 from ..sealing import assemble, certificate_pages, seal, sealing_configured
-from ..selectors import agreement_expiry_cutoff, current_agreement
+from ..selectors import agreement_lapsed, current_agreement, lapsed_refusal
 from .files import stored_file
 
 # What the signatory ticks: each is recorded with the signature, in these words.
@@ -71,11 +71,8 @@ def signing_refusal(req: FederationRequest, *, email: str) -> str:
             "waiting for a signature."
         )
     # Judged now, not only by the daily job that later marks it expired.
-    if req.fpa_sent_at and req.fpa_sent_at <= agreement_expiry_cutoff():
-        return (
-            f"The agreement for {req.reference} has expired: it was not signed within "
-            f"{settings.FPA_EXPIRY_DAYS} days. The NHSmail Feedback team will send a fresh one."
-        )
+    if agreement_lapsed(req):
+        return lapsed_refusal(req)
     if not sealing_configured():
         return SIGNING_UNAVAILABLE.format(email=settings.FEEDBACK_TEAM_EMAIL)
     return ""

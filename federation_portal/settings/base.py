@@ -133,8 +133,6 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="NHSmail federation <fede
 FEEDBACK_TEAM_EMAIL = env("FEEDBACK_TEAM_EMAIL", default="feedback@nhs.net")
 # A hung mail server fails the send (and the task retries) well before the task's time limit.
 EMAIL_TIMEOUT = 20
-# An agreement still unrendered after this long is taken as lost; staff may send a fresh one.
-AGREEMENT_RENDER_STALE_MINUTES = env.int("AGREEMENT_RENDER_STALE_MINUTES", default=30)
 
 # How many reverse proxies in front of the portal append to X-Forwarded-For (0: none).
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
@@ -189,7 +187,37 @@ CSRF_FAILURE_VIEW = "federation_portal.errors.csrf_failure"
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# A worker that loses Redis keeps trying for as long as it takes (Celery's default gives up after
+# 100 tries, about 50 minutes, and exits); kombu spaces the tries 2, 4, ... 30 s apart.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The timing of recovery, in seconds. A job is acknowledged after it runs (acks_late), so when a
+# whole worker dies (kill -9, out of memory, a lost host) its jobs stay unacknowledged in Redis
+# until the visibility timeout passes; then any worker's periodic scan puts them back in the
+# queue. The numbers, from the smallest up:
+# - TASK_RETRY_BACKOFF_MAX: the longest countdown of a task's retry. A retry is a new message
+#   with an eta, which a worker holds unacknowledged until it is due.
+# - TASK_LONGEST_TIME_LIMIT: the longest hard time limit of any task (the beat jobs, 360 s; a
+#   render has 150 s, an email or a domain's checks 90 s).
+# - CELERY_VISIBILITY_TIMEOUT must exceed what a live worker may hold one message for,
+#   TASK_RETRY_BACKOFF_MAX + TASK_LONGEST_TIME_LIMIT (480 s), or Redis would hand a running or
+#   waiting job to a second worker too. 600 s: a dead worker's jobs run again within
+#   CELERY_VISIBILITY_TIMEOUT + CELERY_UNACKED_RESTORE_INTERVAL, about ten minutes (it was an hour).
+#   tests/test_settings_timing.py holds every task to this.
+# - Staff retry windows (AGREEMENT_RENDER_STALE_MINUTES, CHECK_RUN_LOST_MINUTES, below) exceed
+#   that recovery plus the job's own time limit, so staff are not offered a fresh agreement or a
+#   review without checks while the first job may still come back, and are not kept waiting an
+#   hour either.
+TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=120)
+TASK_LONGEST_TIME_LIMIT = 360
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=600)
+# How often each worker scans for jobs whose visibility timeout has passed (kombu's default scan
+# is every 10 x 10 s; every 10 s costs one ZRANGE).
+CELERY_UNACKED_RESTORE_INTERVAL = 10
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": CELERY_UNACKED_RESTORE_INTERVAL,
+    "unacked_restore_throttle": 1,
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TASK_IGNORE_RESULT = True
@@ -221,6 +249,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.expire_submissions",
         "schedule": crontab(minute=15),
     },
+    # Files a crash left between their write and the commit (agreements.services.files).
+    "sweep-unreferenced-files": {
+        "task": "agreements.tasks.sweep_unreferenced_files",
+        "schedule": crontab(minute=30),
+    },
     # Federated domains are checked again every week; a worse verdict is flagged to the team.
     "recheck-federated-domains": {
         "task": "requests_app.tasks.recheck_federated_domains",
@@ -235,6 +268,22 @@ CELERY_BEAT_SCHEDULE = {
 }
 # An outbox row younger than this is left to its own on-commit publish before the sweeper resends.
 OUTBOX_GRACE_SECONDS = env.int("OUTBOX_GRACE_SECONDS", default=10)
+# A job published this long ago and never done was lost in the broker (Redis restarted between
+# BRPOP's pop and the worker reading it): the sweeper publishes it again. Longer than any job may
+# legitimately take: the visibility timeout and an email's retries at their longest (eleven
+# runs to the hard limit and the backoff between them, about 41 minutes together);
+# tests/test_settings_timing.py checks it.
+OUTBOX_REDISPATCH_SECONDS = env.int("OUTBOX_REDISPATCH_SECONDS", default=60 * 60)
+# A stored file no row refers to is deleted once it is this old: far longer than any write
+# waits for its commit (a task's time limit, a web request).
+FILE_SWEEP_GRACE_MINUTES = env.int("FILE_SWEEP_GRACE_MINUTES", default=60)
+# Staff retry windows (see the timing of recovery above): a job lost with its worker has come
+# back and run within CELERY_VISIBILITY_TIMEOUT + CELERY_UNACKED_RESTORE_INTERVAL + its hard time
+# limit (render 150 s: 12.7 minutes; a domain's checks 90 s: 11.7 minutes). After these windows
+# it is taken as lost: an agreement still unrendered lets staff send a fresh one, a check run
+# still pending no longer holds a review back.
+AGREEMENT_RENDER_STALE_MINUTES = env.int("AGREEMENT_RENDER_STALE_MINUTES", default=15)
+CHECK_RUN_LOST_MINUTES = env.int("CHECK_RUN_LOST_MINUTES", default=15)
 
 # Domain checks (requests_app.checks): the DNS servers asked, as host[:port] entries
 # ("[::1]:5353" for IPv6); empty means the system's /etc/resolv.conf. Each query times out,
@@ -264,8 +313,6 @@ REMEDIATION_DAYS = env.int("REMEDIATION_DAYS", default=30)
 AGREEMENT_TERM_MONTHS = env.int("AGREEMENT_TERM_MONTHS", default=12)
 REATTESTATION_NOTICE_DAYS = env.int("REATTESTATION_NOTICE_DAYS", default=30)
 REATTESTATION_REMINDER_DAYS = env.int("REATTESTATION_REMINDER_DAYS", default=7)
-# A check run still pending after this long is taken as lost: it no longer holds a review back.
-CHECK_RUN_LOST_MINUTES = env.int("CHECK_RUN_LOST_MINUTES", default=60)
 # A review needs a completed check run no older than this.
 REVIEW_CHECKS_MAX_AGE_HOURS = env.int("REVIEW_CHECKS_MAX_AGE_HOURS", default=72)
 

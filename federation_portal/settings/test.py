@@ -36,7 +36,11 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 # Mail goes to files, so a test can read what a worker process sent.
-EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend"
+)  # a worker test may point one worker at a loopback SMTP server (EMAIL_HOST, EMAIL_PORT)
+EMAIL_HOST = env("EMAIL_HOST", default="127.0.0.1")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_FILE_PATH = str(_SCRATCH / "mail")
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 OUTBOX_GRACE_SECONDS = 0
@@ -48,3 +52,7 @@ CELERY_BEAT_SCHEDULE = {
 DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=["127.0.0.1:1"])
 # The STARTTLS probe's port: closed on loopback, so a worker's check run never knocks on port 25.
 SMTP_PROBE_PORT = env.int("SMTP_PROBE_PORT", default=1)
+
+# Test only: a worker given this marker path kills itself right after its first file write
+# (agreements.services.files), to test what a crash before the commit leaves.
+CRASH_AFTER_FILE_WRITE_ONCE = env("CRASH_AFTER_FILE_WRITE_ONCE", default="")

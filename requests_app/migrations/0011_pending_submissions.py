@@ -4,6 +4,8 @@ import django.db.models.deletion
 import django.utils.timezone
 from django.db import migrations, models
 
+import requests_app.models.submissions
+
 
 class Migration(migrations.Migration):
 
@@ -19,6 +21,7 @@ class Migration(migrations.Migration):
                 ('requester_email', models.EmailField(max_length=254)),
                 ('answers', models.JSONField(default=dict)),
                 ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('link_key', models.CharField(default=requests_app.models.submissions.new_link_key, editable=False, max_length=64)),
                 ('links_asked', models.PositiveSmallIntegerField(default=1)),
                 ('links_sent', models.PositiveSmallIntegerField(default=0)),
                 ('created_at', models.DateTimeField(default=django.utils.timezone.now)),

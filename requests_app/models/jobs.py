@@ -17,6 +17,10 @@ class OutboxMessage(models.Model):
     kwargs = models.JSONField(default=dict)
     created_at = models.DateTimeField(default=timezone.now)
     dispatched_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    # Set when the job has run to its end (done, or given up after its retries). A job handed
+    # to Redis can still be lost there (a restart between BRPOP's pop and the worker reading
+    # it): one not done OUTBOX_REDISPATCH_SECONDS after its publish is published again.
+    completed_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
 
@@ -28,7 +32,8 @@ class OutboxMessage(models.Model):
 
 
 class SentEmail(models.Model):
-    """One row per email sent, keyed so a retried or repeated task sends it only once."""
+    """One row per email, keyed so a retried or repeated task sends it only once: claimed by
+    the run sending it, then marked sent (requests_app.emails.send_once)."""
 
     key = models.CharField(max_length=200, unique=True)
     request = models.ForeignKey(
@@ -36,7 +41,10 @@ class SentEmail(models.Model):
     )
     recipients = models.TextField()
     subject = models.CharField(max_length=300)
-    sent_at = models.DateTimeField(default=timezone.now)
+    # Empty while claimed: a row claimed long ago and never sent is an email that failed.
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    claim_token = models.CharField(max_length=32, blank=True)
 
     class Meta:
         ordering = ["sent_at"]

@@ -1,9 +1,15 @@
 """A request as typed on the public form, held until its requester confirms their address."""
 
+import secrets
+
 from django.db import models
 from django.utils import timezone
 
 from .requests import FederationRequest
+
+
+def new_link_key() -> str:
+    return secrets.token_hex(32)
 
 
 class PendingSubmission(models.Model):
@@ -16,6 +22,9 @@ class PendingSubmission(models.Model):
     requester_email = models.EmailField()
     answers = models.JSONField(default=dict)
     token_hash = models.CharField(max_length=64, unique=True)
+    # The links' secrets are derived from this (and the server's key), never stored: a retried
+    # job makes the same link again rather than a second one.
+    link_key = models.CharField(max_length=64, default=new_link_key, editable=False)
     # Links asked for (the form's first, then each "send it again"), and the newest one emailed.
     links_asked = models.PositiveSmallIntegerField(default=1)
     links_sent = models.PositiveSmallIntegerField(default=0)

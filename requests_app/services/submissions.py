@@ -18,6 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.crypto import salted_hmac
 
 from portal_kit.errors import ActionRefused
 
@@ -98,26 +99,31 @@ def submission_resend(*, submission_id: int) -> None:
         )
 
 
+def _link_secret(submission: PendingSubmission, link_number: int) -> str:
+    """Link link_number's secret: derived, never stored (only its hash is), so a retried job
+    emails the very link it may have sent already, and the email's once-key keeps it to one."""
+    return salted_hmac(
+        "requests_app.submission_link", f"{submission.link_key}:{link_number}"
+    ).hexdigest()
+
+
 def submission_send_link(*, submission_id: int, link_number: int) -> bool:
-    """In the worker: make link number link_number and email it, once; False when that link
-    went already, a newer one was asked for, or the submission is confirmed or gone."""
-    secret = secrets.token_urlsafe(32)
+    """In the worker: make link number link_number and email it, once; False when a newer link
+    was asked for, the submission is confirmed or gone, or this link went already."""
     with transaction.atomic():
         submission = PendingSubmission.objects.select_for_update().filter(pk=submission_id).first()
         if (
             submission is None
             or submission.confirmed_at is not None
-            or submission.links_sent >= link_number
             or link_number < submission.links_asked
         ):
             return False
-        submission.token_hash = _hash(secret)
-        submission.links_sent = link_number
-        submission.save(update_fields=["token_hash", "links_sent"])
-        # In the same transaction: if the mail server refuses, the link is rolled back with it
-        # and the task's retry makes a fresh one.
-        emails.send_confirmation_link(submission, secret=secret)
-    return True
+        if submission.links_sent < link_number:
+            submission.token_hash = _hash(_link_secret(submission, link_number))
+            submission.links_sent = link_number
+            submission.save(update_fields=["token_hash", "links_sent"])
+    # Committed before sending: send_once claims, sends and marks in transactions of its own.
+    return emails.send_confirmation_link(submission, secret=_link_secret(submission, link_number))
 
 
 def link_problem(submission: PendingSubmission | None) -> str:

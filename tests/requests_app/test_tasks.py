@@ -5,7 +5,6 @@ from datetime import timedelta
 
 import pytest
 import redis
-from celery import current_app
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
@@ -17,6 +16,7 @@ from portal_kit.errors import ActionRefused
 from requests_app import emails, outbox, tasks
 from requests_app.models import OutboxMessage, SentEmail, State
 from requests_app.services.lifecycle import SEND_EMAIL_TASK
+from tests.conftest import publishing_to
 from tests.factories import FederationRequestFactory
 
 pytestmark = pytest.mark.django_db
@@ -92,12 +92,8 @@ def test_the_outbox_keeps_a_job_the_broker_refused_and_publishes_it_later():
         task_name=SEND_EMAIL_TASK,
         kwargs={"request_id": req.pk, "kind": "submitted", "key": "submitted"},
     )
-    working_url = current_app.conf.broker_url
-    current_app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    try:
+    with publishing_to(f"redis://127.0.0.1:{_closed_port()}/0"):
         assert outbox.publish(message.pk) is False
-    finally:
-        current_app.conf.broker_url = working_url
     message.refresh_from_db()
     assert message.dispatched_at is None
     assert message.attempts == 1
@@ -160,3 +156,27 @@ def test_an_email_that_cannot_be_sent_is_in_the_audit_log(monkeypatch):
     assert result.failed()
     event = req.audit_events.get(action="email.failed")
     assert "the mail server refused the address" in event.message
+
+
+def test_a_job_published_long_ago_and_never_done_is_published_again(settings):
+    """Redis can lose a job it has handed out (popped, the reply never read): the outbox row
+    stays open until the job has run, and the sweeper publishes it again."""
+    req = FederationRequestFactory()
+    long_ago = timezone.now() - timedelta(seconds=settings.OUTBOX_REDISPATCH_SECONDS + 60)
+    lost, done = (
+        OutboxMessage.objects.create(
+            task_name=SEND_EMAIL_TASK,
+            kwargs={"request_id": req.pk, "kind": "submitted", "key": key},
+            created_at=long_ago,
+            dispatched_at=long_ago,
+        )
+        for key in ("lost", "done")
+    )
+    outbox.job_finished(f"{outbox.TASK_ID_PREFIX}{done.pk}-0123")
+
+    assert outbox.dispatch_pending() == 1
+
+    lost.refresh_from_db()
+    done.refresh_from_db()
+    assert lost.dispatched_at > long_ago and lost.completed_at is None
+    assert done.dispatched_at == long_ago and done.completed_at is not None
