@@ -44,8 +44,7 @@ def request_form(request):
         ):
             return too_many(request)
         submission = submissions.submission_receive(**form.service_arguments())
-        request.session[SESSION_PENDING_SUBMISSION] = submission.pk
-        if not _session_saved(request):
+        if not _remembered(request, SESSION_PENDING_SUBMISSION, submission.pk):
             # The answers are saved and the link queued (the outbox): the requester is told to
             # check their email, though this browser cannot ask for the link again.
             return _check_email_page(request, submission)
@@ -91,13 +90,19 @@ def _check_email_page(request, submission, *, problem: str = "", resent: bool = 
     )
 
 
-def _session_saved(request) -> bool:
-    """Save the session now rather than in the middleware, so that a database gone since the
-    service committed is met here, and the person sees what was done, not a 500."""
+def _remembered(request, key: str, value) -> bool:
+    """Keep value in the session, saved now rather than by the middleware, so that a database
+    gone since the service committed is met here and the person sees what was done, not a 500.
+    The request made replaces the submission it came from."""
     try:
+        if key == SESSION_LAST_SUBMISSION:
+            request.session.pop(SESSION_PENDING_SUBMISSION, None)
+        request.session[key] = value
         request.session.save()
     except DatabaseError:
-        request.session.modified = False
+        # An empty session in its place: the middleware (which saves on every request) then
+        # has nothing to write.
+        request.session = request.session.__class__()
         return False
     return True
 
@@ -119,9 +124,7 @@ def confirm_email(request, secret):
             return render(
                 request, "requests_app/confirm_email.html", {"problem": str(refusal)}, status=400
             )
-        request.session.pop(SESSION_PENDING_SUBMISSION, None)
-        request.session[SESSION_LAST_SUBMISSION] = req.status_token
-        if not _session_saved(request):
+        if not _remembered(request, SESSION_LAST_SUBMISSION, req.status_token):
             # The request is made and its email queued: its status page needs no session.
             return redirect("requests_app:status", req.status_token)
         return redirect("requests_app:confirmation")

@@ -10,6 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import dns.exception
 import dns.resolver
 import pytest
 from django.utils import timezone
@@ -90,9 +91,14 @@ class DriftingNsd:
         subprocess.run(
             [NSD_CONTROL, "-c", str(self.config), "reload", "test"], check=True, capture_output=True
         )
-        wait_for(
-            lambda: f"p={policy};" in self.dmarc(), timeout=15, what=f"NSD to serve p={policy}"
-        )
+        wait_for(lambda: self.serves(policy), timeout=15, what=f"NSD to serve p={policy}")
+
+    def serves(self, policy: str) -> bool:
+        # While NSD reloads, its old server may reset a connection: not serving it yet.
+        try:
+            return f"p={policy};" in self.dmarc()
+        except dns.exception.DNSException:
+            return False
 
     def stop(self) -> None:
         self.process.terminate()
