@@ -343,8 +343,9 @@ def test_a_request_from_the_first_form_to_the_allow_list(
     page.get_by_role("button", name="Federate").click()
     expect_success(page, f"{reference} is federated")
     expect_state(page, "Federated")
-    # A federated partner may only be suspended now (the lifecycle after federation).
-    expect(page.locator("#lifecycle-actions li")).to_have_text(["Suspend"])
+    # What is left once federated: the lifecycle after federation (suspend), and taking one of
+    # the two domains off.
+    expect(page.locator("#lifecycle-actions li")).to_have_text(["Suspend", "Remove a domain"])
 
     # -- the allow list -----------------------------------------------------------------------
     export = tmp_path / "allowlist.json"
