@@ -20,7 +20,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('requester_email', models.EmailField(max_length=254)),
                 ('answers', models.JSONField(default=dict)),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
+                ('token_hash', models.CharField(blank=True, max_length=64, null=True, unique=True)),
                 ('link_key', models.CharField(default=requests_app.models.submissions.new_link_key, editable=False, max_length=64)),
                 ('links_asked', models.PositiveSmallIntegerField(default=1)),
                 ('links_sent', models.PositiveSmallIntegerField(default=0)),

@@ -21,7 +21,8 @@ class PendingSubmission(models.Model):
 
     requester_email = models.EmailField()
     answers = models.JSONField(default=dict)
-    token_hash = models.CharField(max_length=64, unique=True)
+    # The newest link's SHA-256; None until the worker has made the first link.
+    token_hash = models.CharField(max_length=64, unique=True, null=True, blank=True)  # noqa: DJ001
     # The links' secrets are derived from this (and the server's key), never stored: a retried
     # job makes the same link again rather than a second one.
     link_key = models.CharField(max_length=64, default=new_link_key, editable=False)

@@ -10,7 +10,6 @@ Staff's raise-on-behalf path (lifecycle.request_submit with an actor) does not p
 from __future__ import annotations
 
 import hashlib
-import secrets
 from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
@@ -60,8 +59,6 @@ def submission_receive(**answers: Any) -> PendingSubmission:
         submission: PendingSubmission = PendingSubmission.objects.create(
             requester_email=answers["requester_email"].strip(),
             answers=stored,
-            # A placeholder no link can match, until the worker makes and emails the real one.
-            token_hash=f"unsent:{secrets.token_hex(16)}",
             created_at=now,
             expires_at=now + timedelta(hours=settings.REQUESTER_CONFIRM_HOURS),
         )
