@@ -7,6 +7,7 @@ The 403 and 404 pages render with it, so a signed-in contact keeps the account b
 """
 
 import codecs
+import json
 
 from django.conf import settings
 from django.http import (
@@ -20,6 +21,22 @@ from django.http import (
 from django.template import loader
 from django.utils.http import parse_header_parameters
 
+API_PREFIX = "/api/"
+API_TITLES = {
+    400: "The request has errors",
+    403: "Not allowed",
+    404: "Not found",
+    500: "Something went wrong on our side",
+}
+
+
+def _api_problem(request: HttpRequest, status: int, detail: str) -> HttpResponse | None:
+    """Under /api/, the answer as problem+json (as api.problems gives), not an HTML page."""
+    if not request.path.startswith(API_PREFIX):
+        return None
+    body = {"type": "about:blank", "title": API_TITLES[status], "status": status, "detail": detail}
+    return HttpResponse(json.dumps(body), status=status, content_type="application/problem+json")
+
 
 def _without_request(template_name: str) -> str:
     return loader.render_to_string(
@@ -28,18 +45,32 @@ def _without_request(template_name: str) -> str:
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    problem = _api_problem(request, 400, "The request could not be read.")
+    if problem:
+        return problem
     return HttpResponseBadRequest(_without_request("400.html"))
 
 
 def permission_denied(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    problem = _api_problem(request, 403, "You may not do this.")
+    if problem:
+        return problem
     return HttpResponseForbidden(loader.render_to_string("403.html", request=request))
 
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    problem = _api_problem(request, 404, "There is no such API resource.")
+    if problem:
+        return problem
     return HttpResponseNotFound(loader.render_to_string("404.html", request=request))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
+    problem = _api_problem(
+        request, 500, "The portal could not answer; try again later with the same Idempotency-Key."
+    )
+    if problem:
+        return problem
     return HttpResponseServerError(_without_request("500.html"))
 
 

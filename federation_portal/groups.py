@@ -41,6 +41,13 @@ GROUP_PERMISSIONS = {
         "agreements.change_evidencecriterion",
         "agreements.add_evidencecriterion",
     ],
+    # Register the systems that call the API, issue, rotate and revoke their keys.
+    "API administrators": [
+        "api.view_apiclient",
+        "api.add_apiclient",
+        "api.change_apiclient",
+        "api.view_apikey",
+    ],
     # Raise requests for organisations without an NHSmail presence; see where they stand.
     "Service desk": [
         "requests_app.raise_on_behalf",

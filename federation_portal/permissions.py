@@ -39,6 +39,8 @@ ACTION_PERMISSIONS = {
         "requests_app.federate_request",
         "record allow list change sets as applied",
     ),
+    # Registering API clients and issuing keys hands systems these same permissions.
+    "manage_api_clients": ("api.change_apiclient", "manage API clients and their keys"),
     "work_support": ("support.change_supportrequest", "work support requests"),
     # Whoever reviews a request may ask for its domain checks to be run again.
     "run_checks": ("requests_app.review_request", "run the domain checks"),

@@ -7,6 +7,7 @@ admin.site.index_title = "Federation requests"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("api.urls")),
     path("", include("agreements.urls")),  # agreements/verify/ and the status link's PDF
     path("account/support/", include("support.urls")),
     path("account/", include("accounts.urls")),

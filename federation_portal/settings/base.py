@@ -35,6 +35,10 @@ INSTALLED_APPS = [
     "support",
     "portal",
     "workbench",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
     "federation_portal.apps.ProjectConfig",
 ]
 
@@ -245,6 +249,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
     },
+    "expire-idempotent-answers": {
+        "task": "api.tasks.expire_idempotent_answers",
+        "schedule": crontab(minute=45),
+    },
     "expire-submissions": {
         "task": "requests_app.tasks.expire_submissions",
         "schedule": crontab(minute=15),
@@ -323,3 +331,36 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "INFO"},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# The API (/api/v1/): keys in the Authorization header only, a scope per operation, a rate per
+# client, errors as problem+json (api.problems), cursor pages.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.authentication.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.HasScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.ClientRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.problems.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Federation request portal API",
+    "DESCRIPTION": (
+        "For the systems around the portal: the NHSmail portal, the service desk and tenant "
+        "automation. Send `Authorization: Bearer <key>`; every POST needs an Idempotency-Key."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_problem_responses",
+    ],
+}
+# A POST's answer is replayed for its Idempotency-Key this long.
+IDEMPOTENCY_KEEP_HOURS = env.int("IDEMPOTENCY_KEEP_HOURS", default=24)

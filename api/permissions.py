@@ -1,0 +1,34 @@
+"""Scopes per operation: each view names the scope each of its HTTP methods needs."""
+
+from rest_framework.permissions import BasePermission
+
+from .models import ApiKey
+
+# Declared by an operation any live key may call (GET /api/v1/me/: which key is this?).
+ANY_KEY = ""
+
+
+def required_scope(view, method: str) -> str | None:
+    """The scope view declares for method ("*" for all its methods), or None: undeclared."""
+    scopes = getattr(view, "required_scopes", {})
+    return scopes.get(method, scopes.get("*"))
+
+
+class HasScope(BasePermission):
+    """A live key (401 without one) whose client holds the view's scope for this method (403)."""
+
+    message = "This API key's client does not have the scope this operation needs."
+
+    def has_permission(self, request, view) -> bool:
+        key = request.auth
+        if not isinstance(key, ApiKey):
+            return False  # unauthenticated: DRF answers 401 with WWW-Authenticate
+        scope = required_scope(view, request.method)
+        if scope is None:
+            return False  # an operation nobody declared a scope for is closed
+        if scope == ANY_KEY:
+            return True
+        if not key.client.has_scope(scope):
+            self.message = f"This API key's client does not have the scope {scope}."
+            return False
+        return True
