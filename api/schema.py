@@ -47,6 +47,19 @@ POST_PROBLEMS = {
 }
 
 
+IDEMPOTENCY_KEY_PARAMETER = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": True,
+    "description": (
+        "A key of your choosing (a UUID is usual), the same when you retry: the first answer is "
+        "given again for the same key and body, a 409 for the same key with another body."
+    ),
+    # Visible ASCII only: what api.idempotency accepts, and what survives every HTTP stack.
+    "schema": {"type": "string", "pattern": "^[!-~]{1,255}$", "maxLength": 255},
+}
+
+
 def add_problem_responses(result, generator, request, public):
     """drf-spectacular postprocessing hook: document the problem+json answers on every
     operation, so a client (and schemathesis) knows each status the API may give."""
@@ -59,6 +72,10 @@ def add_problem_responses(result, generator, request, public):
             wanted = dict(COMMON_PROBLEMS)
             if method == "post":
                 wanted.update(POST_PROBLEMS)
+                # Every POST goes through api.idempotency: the header is required, not optional.
+                parameters = operation.setdefault("parameters", [])
+                if not any(p.get("name") == "Idempotency-Key" for p in parameters):
+                    parameters.append(IDEMPOTENCY_KEY_PARAMETER)
             if "{" in path:
                 wanted["404"] = "No such object, or not one this client may see."
             responses = operation.setdefault("responses", {})

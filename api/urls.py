@@ -5,6 +5,8 @@ from drf_spectacular.views import (
     SpectacularSwaggerSplitView,
 )
 
+from .allowlist_views import AllowListView, ChangeSetAppliedView, ChangeSetView
+from .support_views import SupportDetailView, SupportListView, SupportReplyView
 from .views import WhoAmIView
 
 app_name = "api"
@@ -14,4 +16,14 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("me/", WhoAmIView.as_view(), name="whoami"),
+    path("support/", SupportListView.as_view(), name="support_list"),
+    path("support/<str:reference>/", SupportDetailView.as_view(), name="support_detail"),
+    path("support/<str:reference>/replies/", SupportReplyView.as_view(), name="support_reply"),
+    path("allowlist/", AllowListView.as_view(), name="allowlist"),
+    path("allowlist/change-set/", ChangeSetView.as_view(), name="allowlist_change_set"),
+    path(
+        "allowlist/change-set/applied/",
+        ChangeSetAppliedView.as_view(),
+        name="allowlist_change_set_applied",
+    ),
 ]

@@ -53,3 +53,28 @@ def support_recipient(support: SupportRequest) -> str:
         return support.raised_by_email
     spoc = support.request.contacts.filter(role=ContactRole.SPOC, removed_at__isnull=True).first()
     return spoc.email if spoc else ""
+
+
+def support_requests_for_staff(
+    *, status: str | None = None, request_reference: str | None = None
+) -> QuerySet[SupportRequest]:
+    """Every support request, as the Feedback team (and the service desk) work them, newest
+    first; filtered by status and by the federation request's reference when given."""
+    found = SupportRequest.objects.select_related("request__organisation").order_by(
+        "-created_at", "-pk"
+    )
+    if status:
+        found = found.filter(status=status)
+    if request_reference:
+        found = found.filter(request__reference=request_reference)
+    return found
+
+
+def support_request_with_thread(reference: str) -> SupportRequest | None:
+    """One support request by its reference with its replies (oldest first), or None."""
+    return (
+        SupportRequest.objects.select_related("request__organisation")
+        .prefetch_related("replies__author")
+        .filter(reference=reference)
+        .first()
+    )

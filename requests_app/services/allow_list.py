@@ -107,6 +107,9 @@ class AllowListExport:
     content_type: str
     text: str
     warnings: list[str]
+    # A change set's export also names what it adds and removes (an allow list export: empty).
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
@@ -262,7 +265,15 @@ def _change_set_export(fmt: str) -> tuple[AllowListExport, selectors.ChangeSet]:
         f"nhsmail-allow-list-changes{suffix}-{timezone.localdate().isoformat()}."
         f"{export_format.extension}"
     )
-    return AllowListExport(filename, export_format.content_type, text, warnings), change_set
+    export = AllowListExport(
+        filename,
+        export_format.content_type,
+        text,
+        warnings,
+        add=tuple(change_set.add),
+        remove=tuple(change_set.remove),
+    )
+    return export, change_set
 
 
 def allow_list_change_set_export(*, fmt: str, actor: User | None) -> AllowListExport:
