@@ -4,6 +4,8 @@ from rest_framework import serializers
 
 from requests_app.allow_list_formats import EXPORT_FORMATS, FORMATS
 
+from .fields import StrictRegexField
+
 FORMAT_CHOICES = [(name, export_format.label) for name, export_format in EXPORT_FORMATS.items()]
 
 
@@ -49,7 +51,7 @@ class ChangeSetSerializer(serializers.Serializer):
 
 class ChangeSetAppliedSerializer(serializers.Serializer):
     format = serializers.ChoiceField(choices=FORMAT_CHOICES)
-    sha256 = serializers.RegexField(
+    sha256 = StrictRegexField(
         r"^\s*[0-9a-fA-F]{64}\s*$",
         help_text="The sha256 of the change set export that was applied.",
         error_messages={"invalid": "Send the export's SHA-256, 64 hexadecimal characters."},

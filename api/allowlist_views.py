@@ -22,6 +22,7 @@ from .allowlist_serializers import (
     ChangeSetQuerySerializer,
     ChangeSetSerializer,
 )
+from .fields import refuse_unknown_parameters
 from .idempotency import idempotent
 
 
@@ -69,7 +70,8 @@ class ChangeSetView(APIView):
         responses=ChangeSetSerializer,
     )
     def get(self, request):
-        query = ChangeSetQuerySerializer(data=request.query_params)
+        refuse_unknown_parameters(request.query_params, ChangeSetQuerySerializer().fields)
+        query = ChangeSetQuerySerializer(data=request.query_params.dict())
         query.is_valid(raise_exception=True)
         fmt = query.validated_data["format"]
         export = allow_list_change_set_export(fmt=fmt, actor=request.user)

@@ -23,6 +23,10 @@ class HasScope(BasePermission):
         key = request.auth
         if not isinstance(key, ApiKey):
             return False  # unauthenticated: DRF answers 401 with WWW-Authenticate
+        if request.method.lower() not in view.http_method_names or not hasattr(
+            view, request.method.lower()
+        ):
+            return True  # no such operation: DRF answers 405 with Allow, not "lacks the scope"
         scope = required_scope(view, request.method)
         if scope is None:
             return False  # an operation nobody declared a scope for is closed

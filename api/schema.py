@@ -78,6 +78,8 @@ def add_problem_responses(result, generator, request, public):
                     parameters.append(IDEMPOTENCY_KEY_PARAMETER)
             if "{" in path:
                 wanted["404"] = "No such object, or not one this client may see."
+            elif any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
+                wanted["404"] = "No page at this cursor: it is not one the API gave."
             responses = operation.setdefault("responses", {})
             for code, description in wanted.items():
                 responses.setdefault(code, {"description": description, "content": problem_content})

@@ -4,6 +4,8 @@ from rest_framework import serializers
 
 from support.models import Category, SupportStatus
 
+from .fields import StrictCharField
+
 
 class SupportFilterSerializer(serializers.Serializer):
     status = serializers.ChoiceField(
@@ -58,7 +60,7 @@ class SupportUpdateSerializer(serializers.Serializer):
         choices=SupportStatus.choices,
         help_text="The status after this reply (send the current one to leave it as it is).",
     )
-    reply = serializers.CharField(
+    reply = StrictCharField(
         required=False,
         allow_blank=True,
         max_length=5000,

@@ -1,7 +1,7 @@
 """Support requests for the service desk: the list, one request with its thread, a reply."""
 
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
 from rest_framework import generics, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,6 +10,7 @@ from support.models import SupportRequest
 from support.selectors import support_request_with_thread, support_requests_for_staff
 from support.services.support_requests import support_update
 
+from .fields import refuse_unknown_parameters
 from .idempotency import idempotent
 from .pagination import ApiCursorPagination
 from .support_serializers import (
@@ -20,7 +21,11 @@ from .support_serializers import (
 )
 
 REFERENCE = OpenApiParameter(
-    "reference", str, OpenApiParameter.PATH, description="The support request's reference, SR-…"
+    "reference",
+    str,
+    OpenApiParameter.PATH,
+    description="The support request's reference, SR-…",
+    examples=[OpenApiExample("A support request", value="SR-000001")],
 )
 
 
@@ -39,7 +44,17 @@ class SupportListView(generics.ListAPIView):
     pagination_class = ApiCursorPagination
 
     def get_queryset(self):
-        filters = SupportFilterSerializer(data=self.request.query_params)
+        query = self.request.query_params
+        pagination = ApiCursorPagination
+        refuse_unknown_parameters(
+            query,
+            [
+                *SupportFilterSerializer().fields,
+                pagination.cursor_query_param,
+                pagination.page_size_query_param,
+            ],
+        )
+        filters = SupportFilterSerializer(data=query.dict())
         filters.is_valid(raise_exception=True)
         return support_requests_for_staff(**filters.validated_data)
 

@@ -122,13 +122,23 @@ def test_the_json_change_set_text_is_the_rows_to_add(automation, listed):
     ]
 
 
-def test_a_format_that_does_not_exist_is_a_400_naming_the_field(automation, listed):
+@pytest.mark.parametrize(
+    "query, field",
+    [
+        ({"format": "xml"}, "format"),
+        ({"format": ""}, "format"),
+        ({"fromat": "csv"}, "fromat"),  # misspelt: not quietly the JSON default
+    ],
+)
+def test_a_format_that_does_not_exist_is_a_400_naming_the_field(
+    automation, listed, query, field
+):
     _, caller = automation
 
-    response = caller.get(CHANGE_SET, {"format": "xml"})
+    response = caller.get(CHANGE_SET, query)
 
     assert response.status_code == 400
-    assert list(response.json()["errors"]) == ["format"]
+    assert list(response.json()["errors"]) == [field]
     assert not AuditEvent.objects.filter(action="allowlist.change_set_exported").exists()
 
 
@@ -193,11 +203,12 @@ def test_a_sha256_that_is_not_the_current_change_sets_is_refused_with_409(automa
     assert not AuditEvent.objects.filter(action="allowlist.change_set_applied").exists()
 
 
-def test_a_sha256_that_is_not_hexadecimal_is_a_400(automation, listed):
+@pytest.mark.parametrize("sha256", ["z" * 64, "a" * 63, 10**70, None, ""])
+def test_a_sha256_that_is_not_64_hexadecimal_characters_is_a_400(automation, listed, sha256):
     _, caller = automation
 
     response = caller.post(
-        APPLIED, {"format": "csv", "sha256": "z" * 64}, format="json", HTTP_IDEMPOTENCY_KEY="bad"
+        APPLIED, {"format": "csv", "sha256": sha256}, format="json", HTTP_IDEMPOTENCY_KEY="bad"
     )
 
     assert response.status_code == 400

@@ -152,3 +152,21 @@ def test_the_schema_and_its_documentation_are_open_to_everyone(keys, operation):
     }
 
     assert answers == dict.fromkeys(KEYS, 200)
+
+
+@pytest.mark.parametrize("operation", sorted(OPERATIONS), ids=" ".join)
+def test_a_method_the_operation_does_not_have_is_405_with_allow_for_a_live_key(
+    make_api_client, operation
+):
+    _, plaintext = make_api_client(name="Every scope")
+    route = api_operations()[operation]
+    offered = {method for method, name in api_operations() if name == operation[1]}
+
+    response = calling_with(plaintext).delete(route.url, HTTP_IDEMPOTENCY_KEY="delete")
+    without_key = calling_with(None).delete(route.url)
+
+    assert "DELETE" not in offered
+    assert response.status_code == 405
+    implied = {"HEAD"} if "GET" in offered else set()  # Django's View answers HEAD with get()
+    assert set(response["Allow"].replace(" ", "").split(",")) == offered | implied | {"OPTIONS"}
+    assert without_key.status_code == 401

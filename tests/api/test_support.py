@@ -1,6 +1,7 @@
 """Support requests through the API: the service desk lists them, reads one with its thread,
 and replies as the Feedback team would, through the same service (audited, contact emailed)."""
 
+import base64
 import datetime
 
 import pytest
@@ -85,7 +86,15 @@ def test_the_list_is_newest_first_with_its_filters_and_pages_that_follow_their_c
 
 @pytest.mark.parametrize(
     "query, field",
-    [({"status": "closed"}, "status"), ({"cursor": "not-a-cursor"}, "cursor")],
+    [
+        ({"status": "closed"}, "status"),
+        ({"status": ""}, "status"),  # not "no filter": DRF's reading of an HTML form
+        ({"request_reference": ""}, "request_reference"),
+        ({"page_size": "0"}, "page_size"),
+        ({"page_size": "201"}, "page_size"),
+        ({"page_size": "ten"}, "page_size"),
+        ({"stauts": "open"}, "stauts"),  # a misspelt filter is not quietly no filter
+    ],
 )
 def test_a_filter_or_cursor_the_api_does_not_know_is_a_400_naming_it(desk, query, field):
     _, caller = desk
@@ -95,6 +104,25 @@ def test_a_filter_or_cursor_the_api_does_not_know_is_a_400_naming_it(desk, query
     assert response.status_code == 400
     assert response["Content-Type"] == "application/problem+json"
     assert list(response.json()["errors"]) == [field]
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "not-a-cursor",
+        # Decodes as a cursor, but its position is not a timestamp: a 404 too, not a 500.
+        base64.urlsafe_b64encode(b"o=0&r=0&p=yesterday").decode(),
+    ],
+)
+def test_a_cursor_the_api_did_not_give_is_a_404(desk, cursor):
+    _, caller = desk
+    raised(FederationRequestFactory(state=State.SIGNED))
+
+    response = caller.get(LIST, {"cursor": cursor})
+
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/problem+json"
+    assert response.json()["detail"].startswith("There is no page at this cursor")
 
 
 def test_one_request_comes_with_its_thread_oldest_first(desk, make_api_client):
@@ -200,6 +228,23 @@ def test_a_reply_without_a_status_is_a_400_and_changes_nothing(desk):
     assert list(response.json()["errors"]) == ["status"]
     assert not SupportReply.objects.filter(support_request=support).exists()
     assert not AuditEvent.objects.filter(action="support.updated").exists()
+
+
+@pytest.mark.parametrize("reply", [0, 1.5, True, ["text"], {"text": "x"}])
+def test_a_reply_that_is_not_text_is_a_400_not_its_string(desk, reply):
+    _, caller = desk
+    support = raised(FederationRequestFactory(state=State.SIGNED))
+
+    response = caller.post(
+        f"{LIST}{support.reference}/replies/",
+        {"status": "in_progress", "reply": reply},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="not-text",
+    )
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"reply": ["Send text (a JSON string)."]}
+    assert not SupportReply.objects.filter(support_request=support).exists()
 
 
 def test_a_client_with_support_read_only_cannot_reply(make_api_client):
