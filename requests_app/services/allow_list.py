@@ -107,13 +107,18 @@ class AllowListExport:
     content_type: str
     text: str
     warnings: list[str]
-    # A change set's export also names what it adds and removes (an allow list export: empty).
-    add: tuple[str, ...] = ()
-    remove: tuple[str, ...] = ()
 
     @property
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class ChangeSetExport(AllowListExport):
+    """A change set's export, with the domains it adds and removes."""
+
+    add: tuple[str, ...] = ()
+    remove: tuple[str, ...] = ()
 
 
 def allow_list_export(
@@ -254,7 +259,7 @@ def allow_list_import(
     return ImportResult(domains=names, effective_date=effective_date)
 
 
-def _change_set_export(fmt: str) -> tuple[AllowListExport, selectors.ChangeSet]:
+def _change_set_export(fmt: str) -> tuple[ChangeSetExport, selectors.ChangeSet]:
     export_format = export_format_named(fmt)
     change_set = selectors.allow_list_change_set()
     text, warnings = render_change_set(
@@ -265,7 +270,7 @@ def _change_set_export(fmt: str) -> tuple[AllowListExport, selectors.ChangeSet]:
         f"nhsmail-allow-list-changes{suffix}-{timezone.localdate().isoformat()}."
         f"{export_format.extension}"
     )
-    export = AllowListExport(
+    export = ChangeSetExport(
         filename,
         export_format.content_type,
         text,
@@ -276,7 +281,7 @@ def _change_set_export(fmt: str) -> tuple[AllowListExport, selectors.ChangeSet]:
     return export, change_set
 
 
-def allow_list_change_set_export(*, fmt: str, actor: User | None) -> AllowListExport:
+def allow_list_change_set_export(*, fmt: str, actor: User | None) -> ChangeSetExport:
     """What the tenant must add and remove to match the allow list in effect today, since the
     last change set staff recorded as applied; audited with its SHA-256."""
     export, change_set = _change_set_export(fmt)
