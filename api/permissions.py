@@ -11,6 +11,8 @@ ANY_KEY = ""
 def required_scope(view, method: str) -> str | None:
     """The scope view declares for method ("*" for all its methods), or None: undeclared."""
     scopes = getattr(view, "required_scopes", {})
+    if method == "HEAD":
+        method = "GET"  # Django answers HEAD with get(): the same operation, without the body
     return scopes.get(method, scopes.get("*"))
 
 

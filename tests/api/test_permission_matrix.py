@@ -170,3 +170,19 @@ def test_a_method_the_operation_does_not_have_is_405_with_allow_for_a_live_key(
     implied = {"HEAD"} if "GET" in offered else set()  # Django's View answers HEAD with get()
     assert set(response["Allow"].replace(" ", "").split(",")) == offered | implied | {"OPTIONS"}
     assert without_key.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "operation", sorted(op for op in OPERATIONS if op[0] == "GET"), ids=" ".join
+)
+def test_head_needs_the_scope_of_get_and_answers_as_get_does(keys, operation):
+    scope, answer = OPERATIONS[operation]
+    url = api_operations()[operation].url
+
+    answers = {
+        kind: calling_with(plaintext).head(url).status_code
+        for kind, plaintext in keys(scope).items()
+    }
+
+    without_scope = answer if scope == ANY_KEY else 403
+    assert answers == dict(zip(KEYS, [401, 401, 401, without_scope, answer], strict=True))
