@@ -45,13 +45,12 @@ class SupportListView(generics.ListAPIView):
 
     def get_queryset(self):
         query = self.request.query_params
-        pagination = ApiCursorPagination
         refuse_unknown_parameters(
             query,
             [
                 *SupportFilterSerializer().fields,
-                pagination.cursor_query_param,
-                pagination.page_size_query_param,
+                ApiCursorPagination.cursor_query_param,
+                ApiCursorPagination.page_size_query_param,
             ],
         )
         filters = SupportFilterSerializer(data=query.dict())
