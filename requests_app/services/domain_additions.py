@@ -20,7 +20,7 @@ from federation_portal.permissions import ensure_may
 from portal_kit.errors import ActionRefused, AnswerNeeded
 
 from ..audit import SYSTEM_LABEL, audit
-from ..domains import DomainError, domain_unicode
+from ..domains import DomainError, domain_unicode, normalise_domain
 from ..models import (
     AdditionState,
     CheckRunPurpose,
@@ -95,14 +95,16 @@ def domain_addition_request(*, request_id: int, actor_email: str, domain: str) -
         if refusal:
             raise ActionRefused(refusal)
         try:
-            name = clean_domain(domain, exclude_request_id=req.pk)
+            name = normalise_domain(domain)
+            if req.domains.kept().filter(name=name).exists():
+                raise ActionRefused(
+                    f"{domain_unicode(name)} is already one of this request's domains: it is "
+                    "on NHSmail's allow list."
+                )
+            # The public form's words for a domain federated or held by another request.
+            name = clean_domain(name, exclude_request_id=req.pk)
         except DomainError as error:
             raise ActionRefused(str(error)) from None
-        if req.domains.kept().filter(name=name).exists():
-            raise ActionRefused(
-                f"{domain_unicode(name)} is already one of this request's domains: it is on "
-                "NHSmail's allow list."
-            )
         if req.domains.kept().count() >= MAX_DOMAINS_PER_REQUEST:
             raise ActionRefused(
                 f"This request covers {MAX_DOMAINS_PER_REQUEST} domains, the most one request "
@@ -229,11 +231,13 @@ def addition_checks_refusal(
     """Why the addition cannot be approved on its domain's checks (run since it was asked,
     recent, passing unless a reason is given), or ""; AnswerNeeded when only a reason is."""
     name = addition.domain.name
+    # Checks from the run queued with the ask, or any run since.
+    since = addition.check_run.requested_at if addition.check_run else addition.requested_at
     check = (
         DomainCheck.objects.filter(
             run__request=req,
             run__state=CheckRunState.COMPLETE,
-            run__requested_at__gte=addition.requested_at,
+            run__requested_at__gte=since,
             domain=name,
         )
         .select_related("run")
