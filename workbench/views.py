@@ -219,8 +219,8 @@ class WorkbenchViews:
                         addition_id=addition.pk, actor=request.user, reason=data["reason"]
                     )
                     done = (
-                        f"{addition.domain.display_name} is not added; the organisation has "
-                        "been emailed the reason."
+                        f"Refused: {addition.domain.display_name} is not added; the "
+                        "organisation has been emailed the reason."
                     )
                 else:
                     amendments.amendment_record_signature(
