@@ -323,13 +323,19 @@ def domain_additions_expire(now: datetime | None = None) -> int:
     return expired
 
 
-def additions_cancel_open(req: FederationRequest, *, actor: User | None, why: str) -> None:
+def additions_cancel_open(
+    req: FederationRequest, *, actor: User | None, why: str, only_approved: bool = False
+) -> None:
     """Under req's row lock, as its agreement stops being in force (suspended, revoked,
-    offboarded): its open addition is cancelled, audited, emailed, and the domain let go."""
+    offboarded), or (only_approved) as the domains an amended agreement lists change: its open
+    addition is cancelled, audited, emailed, and the domain let go."""
+    states = [AdditionState.APPROVED]
+    if not only_approved:
+        states.append(AdditionState.REQUESTED)
     for addition in (
         DomainAddition.objects.select_for_update()
         .select_related("domain")
-        .filter(request=req, state__in=[AdditionState.REQUESTED, AdditionState.APPROVED])
+        .filter(request=req, state__in=states)
     ):
         apply_addition_transition(
             req,

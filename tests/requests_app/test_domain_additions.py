@@ -460,3 +460,44 @@ def test_asking_again_expires_a_lapsed_amendment_first(federated, feedback_user,
 def test_a_pending_addition_is_not_what_the_request_covers(federated):
     ask(federated)
     assert [d.name for d in reload(federated).kept_domains] == [KEPT]
+
+
+def test_removing_a_domain_cancels_an_amendment_that_lists_it(feedback_user):
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user, domains=["gone.example.org.uk", KEPT])
+    request_federate(request_id=req.pk, actor=feedback_user)
+    addition, _ = approved(reload(req), feedback_user)
+
+    domain_remove(
+        request_id=req.pk,
+        domain_id=req.domains.get(name="gone.example.org.uk").pk,
+        actor=feedback_user,
+        effective_date=timezone.localdate(),
+        reason="Retired.",
+    )
+
+    addition = DomainAddition.objects.get(pk=addition.pk)
+    assert addition.state == AdditionState.CANCELLED
+    assert addition_rows(req)[-1][0::5] == (
+        "domain.addition_cancelled",
+        f"{NEW} is not added: gone.example.org.uk was removed while the amended agreement "
+        "listing it was out for signature. Ask again for a fresh one.",
+    )
+    assert amendment_out_for_signature(req) is None
+
+
+def test_removing_a_domain_leaves_an_ask_still_under_review(federated, feedback_user):
+    from requests_app.services.domain_changes import domain_remove as remove
+
+    second = request_in(
+        State.EVIDENCE_VERIFIED, feedback_user, domains=["b.example.org.uk", "c.example.org.uk"]
+    )
+    request_federate(request_id=second.pk, actor=feedback_user)
+    addition = ask(reload(second))
+    remove(
+        request_id=second.pk,
+        domain_id=second.domains.get(name="b.example.org.uk").pk,
+        actor=feedback_user,
+        effective_date=timezone.localdate(),
+        reason="Retired.",
+    )
+    assert DomainAddition.objects.get(pk=addition.pk).state == AdditionState.REQUESTED
