@@ -32,7 +32,7 @@ from requests_app.models import (
 )
 from requests_app.next_steps import NEXT_STEPS, OFFBOARDING_PENDING_STEP
 from requests_app.selectors import current_signatory
-from requests_app.services import contacts, domain_changes, offboarding
+from requests_app.services import contacts, domain_additions, domain_changes, offboarding
 from requests_app.services.teams_setup import teams_setup_confirm
 
 from . import selectors
@@ -116,6 +116,10 @@ def request_detail(request, reference):
             # Remove links only where the removal page would allow one: never the last domain.
             "may_remove_domains": len(kept_domains) > 1
             and not domain_changes.domain_removal_refusal(req, roles),
+            # An ask to add a domain still open, and whether the viewer may ask for one now.
+            "domain_addition": domain_additions.open_addition(req),
+            "may_add_domain": not domain_additions.domain_addition_refusal(req, roles),
+            "amendment": agreement_selectors.amendment_out_for_signature(req),
             "remediation": remediation,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,
@@ -180,7 +184,8 @@ def sign_agreement(request, reference):
     if refusal:
         context = {"req": req, "refusal": refusal}
         return render(request, "portal/sign.html", context, status=403)
-    agreement = agreement_selectors.sent_agreement(req)
+    # The first agreement, or once federated an amended one adding a domain.
+    agreement = signing.agreement_to_sign(req)
     # Pre-filled from the signatory as the SPOC named them: nothing typed twice (SC 3.3.7).
     named = current_signatory(req)  # the viewer: signing_refusal said so
     initial = {"document_sha256": agreement.pdf_sha256}
@@ -236,6 +241,22 @@ def teams_setup(request, reference):
 @contact_required
 def agreement_download(request, reference):
     return _download(request, reference, ISSUED)
+
+
+@contact_required
+def amendment_download(request, reference):
+    """The amended agreement adding a domain, while it waits for its signature."""
+    req = viewer_request_or_404(request, reference)
+    amendment = agreement_selectors.amendment_out_for_signature(req)
+    if amendment is None:
+        raise Http404("No amended agreement is waiting for a signature.")
+    try:
+        download = file_download(
+            req=req, kind=ISSUED, file_id=amendment.pk, actor_label=request.viewer.email
+        )
+    except FileMissing as missing:
+        raise Http404(str(missing)) from None
+    return attachment(download)
 
 
 @contact_required

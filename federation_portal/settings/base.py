@@ -240,6 +240,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agreements.tasks.agreement_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily: a domain addition whose amended agreement lapsed unsigned expires (its domain is
+    # let go); signing or recording it judges the date itself meanwhile.
+    "expire-domain-additions": {
+        "task": "requests_app.tasks.expire_domain_additions",
+        "schedule": crontab(hour=7, minute=5),
+    },
     # Daily: open re-attestations as terms near their end, remind, list the overdue.
     "reattestation-daily": {
         "task": "agreements.tasks.reattestation_daily",
