@@ -42,7 +42,7 @@ from .forms import (
     ReattestationConfirmForm,
     SignForm,
 )
-from .task_list import reattestation_task, task_list
+from .task_list import addition_task, reattestation_task, task_list
 
 
 @contact_required
@@ -84,6 +84,12 @@ def request_detail(request, reference):
     )
     if reattestation_now is not None and req.state in REATTESTATION_ACTIVE_STATES:
         tasks.append(reattestation_task(req, reattestation_now, roles=roles))
+    addition = domain_additions.open_addition(req)
+    amendment = agreement_selectors.amendment_out_for_signature(req)
+    if addition is not None:
+        tasks.append(
+            addition_task(addition, amendment=amendment, roles=roles, may_sign=may_sign)
+        )
     kept_domains = list(req.domains.kept())
     return render(
         request,
@@ -117,9 +123,9 @@ def request_detail(request, reference):
             "may_remove_domains": len(kept_domains) > 1
             and not domain_changes.domain_removal_refusal(req, roles),
             # An ask to add a domain still open, and whether the viewer may ask for one now.
-            "domain_addition": domain_additions.open_addition(req),
+            "domain_addition": addition,
             "may_add_domain": not domain_additions.domain_addition_refusal(req, roles),
-            "amendment": agreement_selectors.amendment_out_for_signature(req),
+            "amendment": amendment,
             "remediation": remediation,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,

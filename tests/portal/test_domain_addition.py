@@ -26,6 +26,7 @@ from requests_app.services.lifecycle import request_federate
 from tests.accounts.helpers import sign_in
 from tests.factories import FederationRequestFactory, request_in
 from tests.helpers import reload, use_seal
+from tests.portal.test_task_list import tasks
 from tests.workbench.helpers import text
 
 pytestmark = pytest.mark.django_db
@@ -74,6 +75,10 @@ def test_the_spoc_asks_from_the_request_page(client, req):
     assert f"We have your ask to add {NEW}" in shown
     assert f"Adding {NEW}: Waiting for the Feedback team's review" in shown
     assert 'id="add-domain"' not in done.content.decode()  # one at a time
+    assert tasks(client, req)[f"Add {NEW} to the agreement"] == (
+        "Waiting for the Feedback team",
+        "",
+    )
 
 
 def test_a_refused_domain_is_shown_in_the_error_summary(client, req):
@@ -154,6 +159,7 @@ def test_the_signatory_signs_the_amended_agreement_and_the_domain_is_listed(
     request_page = text(client.get(reverse("portal:request", args=[req.reference])))
     assert "Sign the amended agreement" in request_page
     sign_url = reverse("portal:sign", args=[req.reference])
+    assert tasks(client, req)[f"Add {NEW} to the agreement"] == ("To do", sign_url)
     sign_page = client.get(sign_url)
     assert f"This amended agreement adds {NEW}" in text(sign_page)
     assert f'<code id="issued-sha256">{agreement.pdf_sha256}</code>' in sign_page.content.decode()
