@@ -21,6 +21,7 @@ SECRET_SHOWN_TEMPLATE = "admin/webhooks/webhookendpoint/secret_shown.html"  # no
 
 class WebhookEndpointForm(forms.ModelForm):
     client = forms.ModelChoiceField(queryset=ApiClient.objects.filter(revoked_at__isnull=True))
+    url = forms.URLField(max_length=500, assume_scheme="https", label="Receiver URL")
     events = forms.MultipleChoiceField(
         choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
     )
