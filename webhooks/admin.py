@@ -28,7 +28,9 @@ class WebhookEndpointForm(forms.ModelForm):
 
     class Meta:
         model = WebhookEndpoint
-        fields = ["client", "url", "events", "active"]
+        # url is declared above, not made from the model: a readonly url on the change page
+        # would otherwise make Django's default URLField (http assumed) again.
+        fields = ["client", "events", "active"]
 
     def clean_url(self):
         url = self.cleaned_data["url"].strip()
