@@ -22,9 +22,7 @@ SECRET_SHOWN_TEMPLATE = "admin/webhooks/webhookendpoint/secret_shown.html"  # no
 class WebhookEndpointForm(forms.ModelForm):
     client = forms.ModelChoiceField(queryset=ApiClient.objects.filter(revoked_at__isnull=True))
     url = forms.URLField(max_length=500, assume_scheme="https", label="Receiver URL")
-    events = forms.MultipleChoiceField(
-        choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple
-    )
+    events = forms.MultipleChoiceField(choices=EVENT_CHOICES, widget=forms.CheckboxSelectMultiple)
 
     class Meta:
         model = WebhookEndpoint
@@ -65,13 +63,17 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         data = form.cleaned_data
         if change:
             webhook_endpoint_update(
-                endpoint_id=obj.pk, events=data["events"], active=data["active"],
+                endpoint_id=obj.pk,
+                events=data["events"],
+                active=data["active"],
                 actor=request.user,
             )
             obj.refresh_from_db()
             return
         endpoint, secret = webhook_endpoint_create(
-            client_id=data["client"].pk, url=data["url"], events=data["events"],
+            client_id=data["client"].pk,
+            url=data["url"],
+            events=data["events"],
             actor=request.user,
         )
         obj.pk = endpoint.pk
@@ -101,12 +103,28 @@ class WebhookAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
 @admin.register(WebhookDelivery)
 class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     inlines = [WebhookAttemptInline]
-    list_display = ["event_type", "event_id", "endpoint", "status", "attempts", "created_at",
-                    "delivered_at"]
+    list_display = [
+        "event_type",
+        "event_id",
+        "endpoint",
+        "status",
+        "attempts",
+        "created_at",
+        "delivered_at",
+    ]
     list_filter = ["status", "event_type"]
     search_fields = ["event_id", "endpoint__url"]
-    fields = ["endpoint", "event_id", "event_type", "payload", "status", "attempts",
-              "created_at", "next_attempt_at", "delivered_at"]
+    fields = [
+        "endpoint",
+        "event_id",
+        "event_type",
+        "payload",
+        "status",
+        "attempts",
+        "created_at",
+        "next_attempt_at",
+        "delivered_at",
+    ]
     readonly_fields = fields
     actions = ["replay"]
     change_form_template = "admin/webhooks/webhookdelivery/change_form.html"

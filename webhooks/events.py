@@ -59,8 +59,12 @@ def webhook_events_for(event: AuditEvent) -> list[tuple[str, dict[str, Any]]]:
         found.append(
             (
                 "request.state_changed",
-                {**request_data, "state": event.to_state, "from_state": event.from_state or None,
-                 "action": event.action},
+                {
+                    **request_data,
+                    "state": event.to_state,
+                    "from_state": event.from_state or None,
+                    "action": event.action,
+                },
             )
         )
     mapped = AUDIT_ACTION_EVENTS.get(event.action)
@@ -68,13 +72,17 @@ def webhook_events_for(event: AuditEvent) -> list[tuple[str, dict[str, Any]]]:
         found.append((mapped, request_data))
     elif mapped == "support.updated" and req:
         match = SUPPORT_REFERENCE.match(event.message)
-        support = (
-            SupportRequest.objects.filter(reference=match[1]).first() if match else None
-        )
+        support = SupportRequest.objects.filter(reference=match[1]).first() if match else None
         if support is not None:
             found.append(
-                (mapped, {**request_data, "support_reference": support.reference,
-                          "support_status": support.status})
+                (
+                    mapped,
+                    {
+                        **request_data,
+                        "support_reference": support.reference,
+                        "support_status": support.status,
+                    },
+                )
             )
     elif mapped == "allowlist.changed":
         found.append((mapped, {"reason": event.action, "reference": request_data.get("reference")}))
@@ -115,7 +123,10 @@ def queue_webhook_event(
     deliveries = []
     for endpoint in endpoints:
         delivery = WebhookDelivery.objects.create(
-            endpoint=endpoint, event_id=event_id, event_type=event_type, payload=payload,
+            endpoint=endpoint,
+            event_id=event_id,
+            event_type=event_type,
+            payload=payload,
             next_attempt_at=occurred_at,
         )
         enqueue_after_commit(DELIVER_TASK, delivery_id=delivery.pk)

@@ -188,9 +188,11 @@ def _claim(*, delivery_id: int, token: str) -> _Claimed | Outcome:
             raise DeliveryBusy(f"Delivery {delivery_id} is locked by another run.", retry_in=5)
         if row.status != DeliveryStatus.PENDING:
             return Outcome(status=row.status)  # delivered or failed: never sent again
-        if row.claim_token and row.claimed_at and row.claimed_at + timedelta(
-            seconds=CLAIM_SECONDS
-        ) > now:
+        if (
+            row.claim_token
+            and row.claimed_at
+            and row.claimed_at + timedelta(seconds=CLAIM_SECONDS) > now
+        ):
             lapses_in = (row.claimed_at + timedelta(seconds=CLAIM_SECONDS) - now).total_seconds()
             raise DeliveryBusy(f"Delivery {delivery_id} is being sent.", retry_in=lapses_in + 1)
         # A duplicate job (redelivered while the retry waits) keeps to the schedule.

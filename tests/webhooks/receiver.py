@@ -27,8 +27,10 @@ class Receiver:
                 body = self.rfile.read(length)
                 with receiver.lock:
                     receiver.received.append(Received(dict(self.headers), body, self.path))
-                    status = receiver.answers.pop(0) if len(receiver.answers) > 1 else (
-                        receiver.answers[0]
+                    status = (
+                        receiver.answers.pop(0)
+                        if len(receiver.answers) > 1
+                        else (receiver.answers[0])
                     )
                 self.send_response(status)
                 if location:

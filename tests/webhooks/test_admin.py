@@ -90,9 +90,7 @@ def test_a_url_that_is_not_https_is_refused_when_https_is_required(
         "https://2130706433/hooks",  # 127.0.0.1 written as one number
     ],
 )
-def test_an_address_inside_the_network_is_refused_in_production(
-    staff, api_client, settings, url
-):
+def test_an_address_inside_the_network_is_refused_in_production(staff, api_client, settings, url):
     settings.WEBHOOKS_REQUIRE_HTTPS = True
     settings.WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False
 

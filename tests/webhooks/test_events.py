@@ -33,7 +33,9 @@ def test_a_review_sends_state_changed_to_each_subscribed_endpoint_once(
     no_scope, _ = make_endpoint(["request.state_changed"], scopes=["support:read"])
     switched_off, _ = make_endpoint(["request.state_changed"])
     webhook_endpoint_update(
-        endpoint_id=switched_off.pk, events=["request.state_changed"], active=False,
+        endpoint_id=switched_off.pk,
+        events=["request.state_changed"],
+        active=False,
         actor=webhook_admin,
     )
     req = FederationRequestFactory()
@@ -42,7 +44,9 @@ def test_a_review_sends_state_changed_to_each_subscribed_endpoint_once(
 
     [to_first] = deliveries_to(first)
     [to_second] = deliveries_to(second)
-    assert deliveries_to(other_event) == deliveries_to(no_scope) == deliveries_to(switched_off) == []
+    assert (
+        deliveries_to(other_event) == deliveries_to(no_scope) == deliveries_to(switched_off) == []
+    )
     assert to_first.event_id == to_second.event_id  # one event, sent to two receivers
     assert to_first.status == DeliveryStatus.PENDING and to_first.attempts == 0
     payload = to_first.payload
