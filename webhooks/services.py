@@ -180,7 +180,7 @@ def _claim(*, delivery_id: int, token: str) -> _Claimed | Outcome:
     with transaction.atomic():
         row = (
             WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .select_related("endpoint")
+            .select_related("endpoint__client")
             .filter(pk=delivery_id)
             .first()
         )
@@ -199,8 +199,14 @@ def _claim(*, delivery_id: int, token: str) -> _Claimed | Outcome:
         if row.next_attempt_at and row.next_attempt_at > now + timedelta(seconds=1):
             due_in = (row.next_attempt_at - now).total_seconds()
             raise DeliveryBusy(f"Delivery {delivery_id} is not due yet.", retry_in=due_in)
-        if row.attempts >= settings.WEBHOOK_MAX_ATTEMPTS or not row.endpoint.active:
-            # Spent (a run died after its last attempt), or the endpoint was switched off.
+        endpoint = row.endpoint
+        if (
+            row.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
+            or not endpoint.active
+            or endpoint.client.revoked_at
+        ):
+            # Spent (a run died after its last attempt), or the endpoint switched off, or its
+            # client revoked since the event was queued: nothing more is sent.
             row.status = DeliveryStatus.FAILED
             row.claim_token = ""
             row.save(update_fields=["status", "claim_token"])

@@ -7,11 +7,17 @@ import json
 import pytest
 from django.utils import timezone
 
+from api.services import api_client_revoke
 from tests.factories import FederationRequestFactory
 from webhooks import signing
 from webhooks.events import queue_webhook_event
 from webhooks.models import WebhookDelivery
-from webhooks.services import DeliveryBusy, backoff_seconds, webhook_deliver
+from webhooks.services import (
+    DeliveryBusy,
+    backoff_seconds,
+    webhook_deliver,
+    webhook_endpoint_update,
+)
 
 from .receiver import Receiver
 
@@ -119,3 +125,23 @@ def test_the_backoff_doubles_and_stays_under_the_broker_cap(settings):
     waits = [backoff_seconds(n) for n in range(1, settings.WEBHOOK_MAX_ATTEMPTS)]
     assert waits[:4] == [10, 20, 40, 80]
     assert max(waits) == settings.TASK_RETRY_BACKOFF_MAX
+
+
+def test_nothing_is_sent_once_the_client_is_revoked_or_the_endpoint_switched_off(
+    queue, webhook_admin
+):
+    with Receiver([200]) as receiver:
+        revoked, _ = queue(receiver.url)
+        api_client_revoke(client_id=revoked.endpoint.client_id, actor=webhook_admin)
+        switched_off, _ = queue(receiver.url)
+        webhook_endpoint_update(
+            endpoint_id=switched_off.endpoint_id,
+            events=["request.state_changed"],
+            active=False,
+            actor=webhook_admin,
+        )
+
+        assert webhook_deliver(delivery_id=revoked.pk).status == "failed"
+        assert webhook_deliver(delivery_id=switched_off.pk).status == "failed"
+
+        assert receiver.posts() == []
