@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 import requests
 from django.conf import settings
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, close_old_connections, transaction
 from django.utils import timezone
 
 from api.models import ApiClient
@@ -41,6 +41,9 @@ logger = logging.getLogger(__name__)
 
 # A claim older than the task's hard time limit (tasks.py: 45 s) belongs to a dead run.
 CLAIM_SECONDS = 60
+# Recording an attempt retries the database this long (within the task's soft time limit, 30 s,
+# after at most 13 s of network): a receiver's 2xx is not forgotten for a database blip.
+RECORD_SECONDS = 10
 
 
 def _clean_events(events: list[str]) -> list[str]:
@@ -165,14 +168,25 @@ def webhook_deliver(*, delivery_id: int) -> Outcome:
     clock = time.monotonic()
     status_code, error = _post(claimed)
     duration_ms = round((time.monotonic() - clock) * 1000)
-    return _record(
-        delivery_id=delivery_id,
-        token=token,
-        started_at=started_at,
-        duration_ms=duration_ms,
-        status_code=status_code,
-        error=error,
-    )
+    deadline = time.monotonic() + RECORD_SECONDS
+    pause = 0.5
+    while True:
+        try:
+            return _record(
+                delivery_id=delivery_id,
+                token=token,
+                started_at=started_at,
+                duration_ms=duration_ms,
+                status_code=status_code,
+                error=error,
+            )
+        except (OperationalError, InterfaceError):
+            if time.monotonic() + pause > deadline:
+                raise  # the task retries; the claim lapses and the event goes again (same id)
+            logger.warning("webhook delivery %s attempted; the database is away", delivery_id)
+            close_old_connections()
+            time.sleep(pause)
+            pause = min(pause * 2, 4)
 
 
 def _claim(*, delivery_id: int, token: str) -> _Claimed | Outcome:

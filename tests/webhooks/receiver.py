@@ -1,6 +1,7 @@
 """A real HTTP receiver on loopback for webhook tests: answers from a script, records each POST."""
 
 import threading
+import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -15,7 +16,7 @@ class Received:
 class Receiver:
     """Answers the status codes in `answers` in turn (the last one from then on)."""
 
-    def __init__(self, answers: list[int], *, location: str = ""):
+    def __init__(self, answers: list[int], *, location: str = "", delay: float = 0.0):
         self.answers = list(answers)
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -32,6 +33,8 @@ class Receiver:
                         if len(receiver.answers) > 1
                         else (receiver.answers[0])
                     )
+                if delay:
+                    time.sleep(delay)  # a slow receiver, so runs overlap in race tests
                 self.send_response(status)
                 if location:
                     self.send_header("Location", location)
