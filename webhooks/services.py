@@ -108,6 +108,11 @@ def webhook_delivery_replay(*, delivery_id: int, actor: User) -> WebhookDelivery
     ensure_may(actor, "manage_webhooks")
     with transaction.atomic():
         original = WebhookDelivery.objects.select_related("endpoint").get(pk=delivery_id)
+        if original.status == DeliveryStatus.PENDING:
+            raise ActionRefused(
+                f"Delivery {original.pk} is still being tried (attempt {original.attempts} of "
+                f"{settings.WEBHOOK_MAX_ATTEMPTS}); replay it once it is delivered or has failed."
+            )
         if not original.endpoint.active:
             raise ActionRefused(f"{original.endpoint.url} is switched off; switch it on first.")
         replay = WebhookDelivery.objects.create(

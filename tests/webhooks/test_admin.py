@@ -118,6 +118,8 @@ def delivery(make_endpoint):
         {"reference": req.reference, "state": "submitted"},
         occurred_at=req.created_at,
     )
+    WebhookDelivery.objects.filter(pk=queued.pk).update(status="failed", attempts=8)
+    queued.refresh_from_db()
     return queued
 
 
@@ -162,3 +164,28 @@ def test_someone_who_may_not_manage_webhooks_cannot_replay(delivery):
 
     assert WebhookDelivery.objects.count() == 1
     assert not AuditEvent.objects.filter(action="webhook.replayed").exists()
+
+
+def test_a_delivery_still_being_tried_is_not_replayed(staff, delivery):
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="pending", attempts=2)
+
+    response = staff.post(f"/admin/webhooks/webhookdelivery/{delivery.pk}/replay/", follow=True)
+
+    assert "still being tried" in response.content.decode()
+    assert WebhookDelivery.objects.count() == 1
+    assert not AuditEvent.objects.filter(action="webhook.replayed").exists()
+
+
+def test_staff_change_an_endpoints_events_and_switch_it_off_audited(staff, make_endpoint):
+    endpoint, secret = make_endpoint(["request.state_changed"])
+
+    staff.post(
+        f"/admin/webhooks/webhookendpoint/{endpoint.pk}/change/",
+        {"events": ["request.state_changed", "support.updated"]},  # "active" unticked
+    )
+
+    endpoint.refresh_from_db()
+    assert endpoint.events == ["request.state_changed", "support.updated"]
+    assert endpoint.active is False
+    assert endpoint.secret == secret
+    assert AuditEvent.objects.filter(action="webhook.endpoint_changed").count() == 1

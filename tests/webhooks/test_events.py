@@ -2,9 +2,11 @@
 delivery per subscribed endpoint of a client that may read it, none for the others."""
 
 import datetime
+from pathlib import Path
 
 import pytest
 
+from api.scopes import SCOPES
 from portal_kit.errors import ActionRefused
 from requests_app.models import OutboxMessage, State
 from requests_app.services.lifecycle import request_federate, request_review
@@ -12,11 +14,13 @@ from support.models import SupportRequest
 from support.services.support_requests import support_update
 from tests.factories import FederationRequestFactory, request_in
 from tests.helpers import finish_check_runs, submit_lakeside_care
-from webhooks.events import DELIVER_TASK
+from webhooks.events import AUDIT_ACTION_EVENTS, DELIVER_TASK, EVENT_TYPES
 from webhooks.models import DeliveryStatus, WebhookDelivery
 from webhooks.services import webhook_endpoint_update
 
 pytestmark = pytest.mark.django_db
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def deliveries_to(endpoint, event_type=None):
@@ -130,3 +134,19 @@ def test_federating_a_request_changes_the_allow_list(make_endpoint, feedback_use
     assert changed.payload["data"] == {"reason": "request.federated", "reference": req.reference}
     [state_changed] = deliveries_to(states_only)
     assert state_changed.payload["data"]["state"] == State.FEDERATED
+
+
+@pytest.mark.parametrize("action", sorted(AUDIT_ACTION_EVENTS))
+def test_each_mapped_audit_action_is_one_a_service_writes(action):
+    """A renamed audit code would silently stop its webhook: the table names codes in use."""
+    sources = [
+        path.read_text()
+        for app in ("requests_app", "agreements", "support")
+        for path in (ROOT / app).rglob("*.py")
+        if "migrations" not in path.parts
+    ]
+    assert any(f'"{action}"' in source for source in sources)
+
+
+def test_each_event_needs_a_scope_the_api_grants():
+    assert set(EVENT_TYPES.values()) <= set(SCOPES)
