@@ -5,10 +5,12 @@ import datetime
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from api.scopes import SCOPES
 from portal_kit.errors import ActionRefused
 from requests_app.models import OutboxMessage, State
+from requests_app.services.domain_changes import domain_remove
 from requests_app.services.lifecycle import request_federate, request_review
 from support.models import SupportRequest
 from support.services.support_requests import support_update
@@ -150,3 +152,27 @@ def test_each_mapped_audit_action_is_one_a_service_writes(action):
 
 def test_each_event_needs_a_scope_the_api_grants():
     assert set(EVENT_TYPES.values()) <= set(SCOPES)
+
+
+def test_removing_a_federated_domain_changes_the_allow_list(make_endpoint, feedback_user):
+    req = request_in(
+        State.EVIDENCE_VERIFIED,
+        feedback_user,
+        domains=["old-brand.example.org.uk", "harbourside.example.org.uk"],
+    )
+    request_federate(request_id=req.pk, actor=feedback_user)
+    endpoint, _ = make_endpoint(["allowlist.changed"])  # subscribed after the federation
+
+    domain_remove(
+        request_id=req.pk,
+        domain_id=req.domains.get(name="old-brand.example.org.uk").pk,
+        actor=feedback_user,
+        effective_date=timezone.localdate() + datetime.timedelta(days=3),
+        reason="Asked by phone, ticket 4411.",
+    )
+
+    [changed] = deliveries_to(endpoint)
+    assert changed.payload["data"] == {
+        "reason": "request.domain_removed",
+        "reference": req.reference,
+    }
