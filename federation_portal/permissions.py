@@ -45,6 +45,11 @@ ACTION_PERMISSIONS = {
     ),
     # Registering API clients and issuing keys hands systems these same permissions.
     "manage_api_clients": ("api.change_apiclient", "manage API clients and their keys"),
+    # Registering a receiver URL sends it events; replaying one sends an event again.
+    "manage_webhooks": (
+        "webhooks.change_webhookendpoint",
+        "manage webhook endpoints and replay deliveries",
+    ),
     "work_support": ("support.change_supportrequest", "work support requests"),
     # Whoever reviews a request may ask for its domain checks to be run again.
     "run_checks": ("requests_app.review_request", "run the domain checks"),

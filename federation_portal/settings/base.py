@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
     "federation_portal.apps.ProjectConfig",
 ]
 
@@ -369,3 +370,16 @@ SPECTACULAR_SETTINGS = {
 }
 # A POST's answer is replayed for its Idempotency-Key this long.
 IDEMPOTENCY_KEEP_HOURS = env.int("IDEMPOTENCY_KEEP_HOURS", default=24)
+
+# Webhooks (the webhooks app): signed POSTs of events to the URLs API clients register.
+# https only, and never to loopback or private addresses (SSRF), in production (production.py);
+# loopback http here, so tests and the local run can receive them.
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=False)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# A failed attempt is tried again after WEBHOOK_RETRY_BACKOFF s, doubling, at most
+# TASK_RETRY_BACKOFF_MAX apart, WEBHOOK_MAX_ATTEMPTS in all: 10, 20, 40, 80, 120, 120, 120 s
+# (about 8 minutes) before the delivery is failed and staff may replay it.
+WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
