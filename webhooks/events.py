@@ -37,16 +37,22 @@ EVENT_CHOICES = [(name, name) for name in EVENT_TYPES]
 AUDIT_ACTION_EVENTS: dict[str, str] = {
     # requests_app.services.check_runs._complete: every domain of the run has its result.
     "checks.completed": "request.checks_completed",
-    # support.services.support_update: staff moved a support request on or replied.
+    # support.services: a named contact raised a support request or replied to one; staff
+    # moved it on or replied.
+    "support.raised": "support.updated",
+    "support.contact_replied": "support.updated",
     "support.updated": "support.updated",
     # requests_app.services.allow_list: the allow list imported from the tenant.
     "allowlist.imported": "allowlist.changed",
     # requests_app.services.domain_changes: a federated request's domain came off the list.
     "request.domain_removed": "allowlist.changed",
+    # requests_app.services.domain_additions: a signed amendment put a new domain on the list.
+    "domain.added": "allowlist.changed",
 }
 
-# support_update writes "SR-000123: open -> waiting" (support/services/support_requests.py).
-SUPPORT_REFERENCE = re.compile(r"^(SR-\d+):")
+# Support's audit messages start with the reference: "SR-000123: open -> waiting", "SR-000123"
+# (support/services/support_requests.py).
+SUPPORT_REFERENCE = re.compile(r"^(SR-\d+)\b")
 
 
 def webhook_events_for(event: AuditEvent) -> list[tuple[str, dict[str, Any]]]:

@@ -9,11 +9,11 @@ from django.utils import timezone
 
 from api.scopes import SCOPES
 from portal_kit.errors import ActionRefused
-from requests_app.models import OutboxMessage, State
+from requests_app.models import ContactRole, OutboxMessage, State
 from requests_app.services.domain_changes import domain_remove
 from requests_app.services.lifecycle import request_federate, request_review
 from support.models import SupportRequest
-from support.services.support_requests import support_update
+from support.services.support_requests import support_contact_reply, support_update
 from tests.factories import FederationRequestFactory, request_in
 from tests.helpers import finish_check_runs, submit_lakeside_care
 from webhooks.events import AUDIT_ACTION_EVENTS, DELIVER_TASK, EVENT_TYPES
@@ -122,6 +122,28 @@ def test_staff_updating_a_support_request_sends_support_updated(make_endpoint, f
     }
     assert "Try now" not in str(delivery.payload)  # the reply's words stay in the portal
     assert deliveries_to(reader_of_requests_only) == []
+
+
+def test_a_contacts_reply_sends_support_updated(make_endpoint):
+    endpoint, _ = make_endpoint(["support.updated"])
+    req = FederationRequestFactory(state=State.FEDERATED)
+    spoc = req.contacts.get(role=ContactRole.SPOC).email
+    support = SupportRequest.objects.create(
+        request=req,
+        reference="SR-000043",
+        raised_by_email=spoc,
+        raised_by_name="Sam Spoc",
+        category="cannot_message",
+        description="Blocked chats.",
+        started_on=datetime.date(2026, 11, 20),
+        status="waiting",
+    )
+
+    support_contact_reply(support_id=support.pk, actor_email=spoc, body="Still blocked.")
+
+    [delivery] = deliveries_to(endpoint)
+    assert delivery.payload["data"]["support_reference"] == "SR-000043"
+    assert delivery.payload["data"]["support_status"] == "open"  # the team's turn again
 
 
 def test_federating_a_request_changes_the_allow_list(make_endpoint, feedback_user):
