@@ -303,3 +303,22 @@ def _record(
             return Outcome(status=row.status, retry_in=wait)
         row.save(update_fields=["claim_token", "status", "delivered_at", "next_attempt_at"])
         return Outcome(status=row.status)
+
+
+def webhook_deliveries_resume(*, overdue_seconds: int, limit: int = 500) -> int:
+    """Queue again the pending deliveries whose next attempt is overdue by overdue_seconds and
+    that no run holds: their job was lost (a retry published while Redis was away, a task that
+    gave up on the database). Returns how many were queued; a duplicate job is harmless (the
+    claim sends each attempt once, and not before it is due)."""
+    now = timezone.now()
+    overdue = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING,
+        next_attempt_at__lte=now - timedelta(seconds=overdue_seconds),
+    ).exclude(claimed_at__gt=now - timedelta(seconds=CLAIM_SECONDS), claim_token__gt="")
+    ids = list(overdue.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+    with transaction.atomic():
+        for delivery_id in ids:
+            enqueue_after_commit(DELIVER_TASK, delivery_id=delivery_id)
+    if ids:
+        logger.warning("webhook deliveries resumed after their job was lost: %s", ids)
+    return len(ids)

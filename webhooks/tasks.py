@@ -6,7 +6,7 @@ from django.conf import settings
 
 from requests_app.email_task import TRANSIENT_DATABASE_ERRORS
 
-from .services import DeliveryBusy, webhook_deliver
+from .services import DeliveryBusy, webhook_deliver, webhook_deliveries_resume
 
 # As requests_app.email_task's options: acknowledged after it runs, a bounded run, the
 # database's transient failures retried with backoff under the visibility timeout. A receiver's
@@ -43,3 +43,9 @@ def deliver_webhook(self, delivery_id: int) -> str:
         # The row counts the attempts; Celery's count is not the bound here.
         raise self.retry(countdown=outcome.retry_in, max_retries=self.request.retries + 1)
     return outcome.status
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def resume_webhook_deliveries() -> int:
+    """Beat: pending deliveries whose job was lost are queued again."""
+    return webhook_deliveries_resume(overdue_seconds=settings.WEBHOOK_RESUME_AFTER_SECONDS)

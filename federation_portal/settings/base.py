@@ -256,6 +256,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
     },
+    "resume-webhook-deliveries": {
+        "task": "webhooks.tasks.resume_webhook_deliveries",
+        "schedule": 300.0,
+    },
     "expire-idempotent-answers": {
         "task": "api.tasks.expire_idempotent_answers",
         "schedule": crontab(minute=45),
@@ -383,3 +387,7 @@ WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 # (about 8 minutes) before the delivery is failed and staff may replay it.
 WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", default=10)
 WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# A pending delivery this long past its next attempt, held by no run, lost its job: the beat
+# job resume-webhook-deliveries queues it again. Longer than a retry's countdown may drift
+# (the broker's visibility timeout brings back a job whose worker died).
+WEBHOOK_RESUME_AFTER_SECONDS = env.int("WEBHOOK_RESUME_AFTER_SECONDS", default=15 * 60)

@@ -8,14 +8,16 @@ import pytest
 from django.utils import timezone
 
 from api.services import api_client_revoke
+from requests_app.models import OutboxMessage
 from tests.factories import FederationRequestFactory
 from webhooks import signing
-from webhooks.events import queue_webhook_event
+from webhooks.events import DELIVER_TASK, queue_webhook_event
 from webhooks.models import WebhookDelivery
 from webhooks.services import (
     DeliveryBusy,
     backoff_seconds,
     webhook_deliver,
+    webhook_deliveries_resume,
     webhook_endpoint_update,
 )
 
@@ -145,3 +147,25 @@ def test_nothing_is_sent_once_the_client_is_revoked_or_the_endpoint_switched_off
         assert webhook_deliver(delivery_id=switched_off.pk).status == "failed"
 
         assert receiver.posts() == []
+
+
+def test_a_delivery_whose_job_was_lost_is_queued_again_once_overdue(queue):
+    """A retry published while Redis was away is gone; the beat job finds the row pending and
+    overdue, held by no run, and queues it again through the outbox."""
+    with Receiver([500]) as receiver:
+        delivery, _ = queue(receiver.url)
+        webhook_deliver(delivery_id=delivery.pk)  # failed once: next attempt scheduled
+    delivery.refresh_from_db()
+    queued = OutboxMessage.objects.filter(task_name=DELIVER_TASK)
+    before = queued.count()
+
+    assert webhook_deliveries_resume(overdue_seconds=60) == 0  # not overdue yet
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(
+        next_attempt_at=timezone.now() - timezone.timedelta(seconds=61)
+    )
+    assert webhook_deliveries_resume(overdue_seconds=60) == 1
+
+    assert queued.count() == before + 1
+    assert queued.order_by("-pk").first().kwargs == {"delivery_id": delivery.pk}
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status="delivered")
+    assert webhook_deliveries_resume(overdue_seconds=60) == 0  # only pending rows
