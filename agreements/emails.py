@@ -15,10 +15,11 @@ from requests_app.emails import (
     send_once,
     status_url,
 )
-from requests_app.models import ContactRole, FederationRequest, State
+from requests_app.models import AdditionState, ContactRole, FederationRequest, State
 from requests_app.selectors import current_signatory
 
 from .models import Agreement, EvidenceCriterion, Reattestation
+from .pdf import agreement_domains
 from .sealing import sealing_configured
 from .selectors import (
     AWAITING_ORGANISATION,
@@ -71,6 +72,49 @@ def send_agreement_email(*, agreement_id: int) -> bool:
     with agreement.pdf.open("rb") as pdf:
         message.attach(agreement.download_name, pdf.read(), "application/pdf")
     return send_once(key=f"agreement:{agreement.pk}:sent", req=req, message=message)
+
+
+def send_amendment_email(*, agreement_id: int) -> bool:
+    """Send the amended agreement adding a domain, as a PDF, to the requester, SPOC and
+    signatory (who signs it in the portal); nothing once its addition is no longer waiting."""
+    agreement = Agreement.objects.select_related(
+        "request__organisation", "domain_addition__domain"
+    ).get(pk=agreement_id)
+    req, addition = agreement.request, agreement.domain_addition
+    assert addition is not None  # only amendments are sent this way
+    if addition.state != AdditionState.APPROVED or addition.agreement_lapsed():
+        return False  # cancelled or expired since it was queued: judged when sent
+    body = render_to_string(
+        "emails/agreement_amendment_sent.txt",
+        {
+            "req": req,
+            "agreement": agreement,
+            "addition": addition,
+            "added": addition.domain,
+            "domains": agreement_domains(agreement),
+            "status_url": status_url(req),
+            "sign_in_url": sign_in_url(),
+            "sign_url": settings.SITE_URL + reverse("portal:sign", args=[req.reference]),
+            "portal_signing": sealing_configured(),
+            "expiry_days": settings.FPA_EXPIRY_DAYS,
+            "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
+        },
+    )
+    message = EmailMessage(
+        subject=one_line(
+            f"Amended Federation Partnering Agreement adding {addition.domain.display_name} "
+            f"for {req.organisation.name} ({req.reference})"
+        ),
+        body=body,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=request_recipients(req),
+        reply_to=[settings.FEEDBACK_TEAM_EMAIL],
+    )
+    with agreement.pdf.open("rb") as pdf:
+        message.attach(
+            agreement.download_name.replace(".pdf", "-amended.pdf"), pdf.read(), "application/pdf"
+        )
+    return send_once(key=f"agreement:{agreement.pk}:amendment_sent", req=req, message=message)
 
 
 def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> bool:

@@ -21,7 +21,10 @@ def render_agreement_pdf(agreement: Agreement) -> bytes:
             "agreement": agreement,
             "req": req,
             "organisation": req.organisation,
-            "domains": [d.display_name for d in req.domains.all()],
+            "domains": agreement_domains(agreement),
+            "added_domain": (
+                agreement.domain_addition.domain.display_name if agreement.domain_addition else ""
+            ),
             "spoc": next((c for c in contacts if c.role == ContactRole.SPOC), None),
             "technical": [c for c in contacts if c.role == ContactRole.TECHNICAL],
             "criteria": EvidenceCriterion.objects.all(),
@@ -29,6 +32,17 @@ def render_agreement_pdf(agreement: Agreement) -> bytes:
         },
     )
     return html_to_pdf(html)
+
+
+def agreement_domains(agreement: Agreement) -> list[str]:
+    """The domains an agreement covers, as people read them: those its request covers (none
+    removed after federation), and the domain an amended agreement adds."""
+    domains = list(agreement.request.domains.kept())
+    if agreement.domain_addition_id is not None and agreement.domain_addition is not None:
+        added = agreement.domain_addition.domain
+        if added.pk not in {domain.pk for domain in domains}:
+            domains.append(added)
+    return [domain.display_name for domain in sorted(domains, key=lambda d: d.name)]
 
 
 def sha256_hex(data: bytes) -> str:

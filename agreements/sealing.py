@@ -13,6 +13,7 @@ from pathlib import Path
 from django.conf import settings
 from django.template.loader import render_to_string
 
+from .pdf import agreement_domains
 from .pdf_assets import html_to_pdf
 from .sandbox import check_seal_in_sandbox, describe_in_sandbox
 from .signature_check import SEAL_FIELD
@@ -36,7 +37,7 @@ def certificate_pages(agreement, act) -> bytes:
             "agreement": agreement,
             "act": act,
             "req": req,
-            "domains": [domain.display_name for domain in req.domains.all()],
+            "domains": agreement_domains(agreement),
         },
     )
     return html_to_pdf(html)

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db.models import Max, Min, QuerySet
 from django.utils import timezone
 
-from requests_app.models import AllowListSource, FederationRequest, State
+from requests_app.models import AdditionState, AllowListSource, FederationRequest, State
 
 from .models import (
     OPEN_REATTESTATION_STATUSES,
@@ -22,8 +22,31 @@ from .models import (
 
 
 def current_agreement(req: FederationRequest) -> Agreement | None:
-    """The latest agreement issued for the request, or None."""
-    return Agreement.objects.filter(request=req).order_by("-pk").first()
+    """The latest agreement issued for the request, or None. An amended agreement (adding a
+    domain after federation) counts once it is signed: until then the one before stands."""
+    return (
+        Agreement.objects.filter(request=req)
+        .exclude(domain_addition__isnull=False, received_at__isnull=True)
+        .order_by("-pk")
+        .first()
+    )
+
+
+def amendment_out_for_signature(req: FederationRequest) -> Agreement | None:
+    """The amended agreement sent for the request's open domain addition and not yet signed
+    (lapsed or not: callers judge the date), or None."""
+    found: Agreement | None = (
+        Agreement.objects.select_related("domain_addition__domain")
+        .filter(
+            request=req,
+            domain_addition__state=AdditionState.APPROVED,
+            sent_at__isnull=False,
+            received_at__isnull=True,
+        )
+        .order_by("-pk")
+        .first()
+    )
+    return found
 
 
 def sent_agreement(req: FederationRequest) -> Agreement | None:

@@ -65,6 +65,11 @@ def agreement_email(agreement_id: int) -> bool:
     return emails.send_agreement_email(agreement_id=agreement_id)
 
 
+@shared_task(base=AgreementEmailTask, **EMAIL_TASK_OPTIONS)
+def amendment_email(agreement_id: int) -> bool:
+    return emails.send_amendment_email(agreement_id=agreement_id)
+
+
 @shared_task(
     acks_late=True,
     soft_time_limit=300,
@@ -104,6 +109,8 @@ def reattestation_daily() -> dict:
 @shared_task(base=ReattestationEmailTask, **EMAIL_TASK_OPTIONS)
 def reattestation_email(reattestation_id: int, kind: str, key: str) -> bool:
     return emails.send_reattestation_email(reattestation_id=reattestation_id, kind=kind, key=key)
+
+
 @shared_task(acks_late=True, soft_time_limit=300, time_limit=settings.TASK_LONGEST_TIME_LIMIT)
 def sweep_unreferenced_files() -> int:
     """Beat, hourly: files a crash left between their write and its commit. Not retried: the

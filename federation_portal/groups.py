@@ -47,6 +47,11 @@ GROUP_PERMISSIONS = {
         "api.add_apiclient",
         "api.change_apiclient",
         "api.view_apikey",
+        "webhooks.view_webhookendpoint",
+        "webhooks.add_webhookendpoint",
+        "webhooks.change_webhookendpoint",
+        "webhooks.view_webhookdelivery",
+        "webhooks.view_webhookattempt",
     ],
     # Raise requests for organisations without an NHSmail presence; see where they stand.
     "Service desk": [

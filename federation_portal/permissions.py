@@ -31,6 +31,10 @@ ACTION_PERMISSIONS = {
     "revoke": ("requests_app.revoke_request", "revoke agreements"),
     # Taking one domain off the allow list is a partial suspension: whoever may suspend.
     "remove_domain": ("requests_app.suspend_request", "remove a request's domains"),
+    # A domain added to a federated request: approving it sends an amended agreement, so
+    # whoever sends agreements; refusing it is a review's judgement, so whoever reviews.
+    "approve_domain_addition": ("requests_app.send_agreement", "approve domain additions"),
+    "refuse_domain_addition": ("requests_app.review_request", "refuse domain additions"),
     # Confirm (the transition) or decline an organisation's ask to end its agreement.
     "offboard": ("requests_app.offboard_request", "confirm or decline offboarding"),
     # Whoever may suspend decides on an overdue case: suspend, or close it with a reason.
@@ -41,6 +45,11 @@ ACTION_PERMISSIONS = {
     ),
     # Registering API clients and issuing keys hands systems these same permissions.
     "manage_api_clients": ("api.change_apiclient", "manage API clients and their keys"),
+    # Registering a receiver URL sends it events; replaying one sends an event again.
+    "manage_webhooks": (
+        "webhooks.change_webhookendpoint",
+        "manage webhook endpoints and replay deliveries",
+    ),
     "work_support": ("support.change_supportrequest", "work support requests"),
     # Whoever reviews a request may ask for its domain checks to be run again.
     "run_checks": ("requests_app.review_request", "run the domain checks"),

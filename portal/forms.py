@@ -164,6 +164,18 @@ class DomainRemovalForm(forms.Form):
         return effective_date
 
 
+class DomainAdditionForm(forms.Form):
+    """The SPOC asks to add one domain to the agreement; the service applies the public form's
+    domain rules (and says why a domain is refused)."""
+
+    domain = SingleLineField(
+        label="Domain to add",
+        max_length=300,
+        help_text="The email domain your Teams users sign in with, like example.org.uk.",
+        error_messages={"required": "Enter the domain to add"},
+    )
+
+
 class ReattestationAnswerForm(UploadForm):
     """The SPOC's re-attestation: the contacts are current, and each DCB1596 criterion still
     met or changed (with new evidence). A field pair per criterion: answer_<id>, file_<id>."""

@@ -228,3 +228,31 @@ def reattestation_task(req: FederationRequest, reattestation: Any, *, roles: set
         # Everyone named may read where it stands; the link says more to whoever acts now.
         page,
     )
+
+
+def addition_task(addition: Any, *, amendment: Any, roles: set[str], may_sign: bool) -> Task:
+    """A domain the SPOC asked to add to a federated request
+    (requests_app.models.DomainAddition): the Feedback team reviews it, the signatory signs
+    the amended agreement, and the domain joins the allow list."""
+    name = addition.domain.display_name
+    if amendment is None:
+        status = "Waiting for the Feedback team"
+        hint = (
+            "Its domain checks run, then the Feedback team approves it and sends an amended "
+            "agreement listing every domain."
+        )
+    else:
+        status = TO_DO if ContactRole.SIGNATORY in roles else "Waiting for the signatory"
+        hint = (
+            "Signed in the portal, as the first agreement was; the domain then joins the "
+            "allow list."
+        )
+    return Task(
+        f"Add {name} to the agreement",
+        "The Feedback team, then your signatory",
+        status,
+        hint,
+        reverse("portal:sign", args=[addition.request.reference])
+        if amendment is not None and may_sign
+        else "",
+    )

@@ -30,6 +30,12 @@ urlpatterns = [
         domain_views.domain_remove,
         name="domain_remove",
     ),
+    path("requests/<str:reference>/domains/add/", domain_views.domain_add, name="domain_add"),
+    path(
+        "requests/<str:reference>/amended-agreement.pdf",
+        views.amendment_download,
+        name="amendment_download",
+    ),
     path("requests/<str:reference>/teams-setup/", views.teams_setup, name="teams_setup"),
     path("requests/<str:reference>/sign/", views.sign_agreement, name="sign"),
     path("requests/<str:reference>/reattestation/", views.reattestation, name="reattestation"),

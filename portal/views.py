@@ -32,7 +32,7 @@ from requests_app.models import (
 )
 from requests_app.next_steps import NEXT_STEPS, OFFBOARDING_PENDING_STEP
 from requests_app.selectors import current_signatory
-from requests_app.services import contacts, domain_changes, offboarding
+from requests_app.services import contacts, domain_additions, domain_changes, offboarding
 from requests_app.services.teams_setup import teams_setup_confirm
 
 from . import selectors
@@ -42,7 +42,7 @@ from .forms import (
     ReattestationConfirmForm,
     SignForm,
 )
-from .task_list import reattestation_task, task_list
+from .task_list import addition_task, reattestation_task, task_list
 
 
 @contact_required
@@ -84,6 +84,12 @@ def request_detail(request, reference):
     )
     if reattestation_now is not None and req.state in REATTESTATION_ACTIVE_STATES:
         tasks.append(reattestation_task(req, reattestation_now, roles=roles))
+    addition = domain_additions.open_addition(req)
+    amendment = agreement_selectors.amendment_out_for_signature(req)
+    if addition is not None:
+        tasks.append(
+            addition_task(addition, amendment=amendment, roles=roles, may_sign=may_sign)
+        )
     kept_domains = list(req.domains.kept())
     return render(
         request,
@@ -116,6 +122,10 @@ def request_detail(request, reference):
             # Remove links only where the removal page would allow one: never the last domain.
             "may_remove_domains": len(kept_domains) > 1
             and not domain_changes.domain_removal_refusal(req, roles),
+            # An ask to add a domain still open, and whether the viewer may ask for one now.
+            "domain_addition": addition,
+            "may_add_domain": not domain_additions.domain_addition_refusal(req, roles),
+            "amendment": amendment,
             "remediation": remediation,
             "evidence_open": req.state in EVIDENCE_OPEN_STATES,
             "may_sign": may_sign,
@@ -180,7 +190,8 @@ def sign_agreement(request, reference):
     if refusal:
         context = {"req": req, "refusal": refusal}
         return render(request, "portal/sign.html", context, status=403)
-    agreement = agreement_selectors.sent_agreement(req)
+    # The first agreement, or once federated an amended one adding a domain.
+    agreement = signing.agreement_to_sign(req)
     # Pre-filled from the signatory as the SPOC named them: nothing typed twice (SC 3.3.7).
     named = current_signatory(req)  # the viewer: signing_refusal said so
     initial = {"document_sha256": agreement.pdf_sha256}
@@ -236,6 +247,22 @@ def teams_setup(request, reference):
 @contact_required
 def agreement_download(request, reference):
     return _download(request, reference, ISSUED)
+
+
+@contact_required
+def amendment_download(request, reference):
+    """The amended agreement adding a domain, while it waits for its signature."""
+    req = viewer_request_or_404(request, reference)
+    amendment = agreement_selectors.amendment_out_for_signature(req)
+    if amendment is None:
+        raise Http404("No amended agreement is waiting for a signature.")
+    try:
+        download = file_download(
+            req=req, kind=ISSUED, file_id=amendment.pk, actor_label=request.viewer.email
+        )
+    except FileMissing as missing:
+        raise Http404(str(missing)) from None
+    return attachment(download)
 
 
 @contact_required

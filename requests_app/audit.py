@@ -20,6 +20,19 @@ SYSTEM_LABEL = "system"
 
 _client_ip: ContextVar[str | None] = ContextVar("client_ip", default=None)
 
+AuditListener = Callable[[AuditEvent], None]
+# Called with every event audit() writes, inside the same transaction: an app built on this one
+# (webhooks) registers here in its AppConfig.ready(), so requests_app never imports it. A
+# listener that raises rolls the change back with it: keep listeners to writes of rows.
+AUDIT_LISTENERS: list[AuditListener] = []
+
+
+def on_audit(listener: AuditListener) -> AuditListener:
+    """Register listener to be called with each audit event as it is written (once each)."""
+    if listener not in AUDIT_LISTENERS:
+        AUDIT_LISTENERS.append(listener)
+    return listener
+
 
 def audit(
     req: FederationRequest | None,
@@ -45,6 +58,8 @@ def audit(
         message=message,
         ip_address=_client_ip.get(),
     )
+    for listener in AUDIT_LISTENERS:
+        listener(event)
     return event
 
 

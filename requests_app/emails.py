@@ -24,6 +24,7 @@ from .models import (
     AGREEMENT_SENT_STATES,
     CheckRun,
     ContactRole,
+    DomainAddition,
     FederationRequest,
     OffboardingAsk,
     PendingSubmission,
@@ -391,6 +392,39 @@ def send_domain_removed_email(*, request_id: int, domain_id: int) -> bool:
         context={"removed": domain},
     )
     return send_once(key=f"request:{req.pk}:domain_removed:{domain.pk}", req=req, message=message)
+
+
+DOMAIN_ADDITION_SUBJECTS = {
+    "requested": "We have your ask to add {domain} ({{ref}})",
+    "refused": "{domain} is not added to your federation with NHSmail ({{ref}})",
+    "added": "{domain} is on NHSmail's allow list ({{ref}})",
+    "cancelled": "Adding {domain} is cancelled ({{ref}})",
+    "expired": "The amended agreement adding {domain} has expired ({{ref}})",
+}
+
+
+def send_domain_addition_email(*, addition_id: int, kind: str) -> bool:
+    """Tell the requester, SPOC and signatory where an ask to add a domain stands (kind one of
+    DOMAIN_ADDITION_SUBJECTS); whoever asked hears too, and the Feedback team of a new ask."""
+    addition = DomainAddition.objects.select_related("request__organisation", "domain").get(
+        pk=addition_id
+    )
+    req = addition.request
+    subject = DOMAIN_ADDITION_SUBJECTS[kind].format(domain=addition.domain.display_name)
+    message = request_email(
+        req,
+        kind=f"domain_addition_{kind}",
+        subject=subject,
+        context={"addition": addition, "added": addition.domain},
+    )
+    message.to = list(dict.fromkeys([*message.to, addition.requested_by_email.lower()]))
+    if kind == "requested":
+        message.cc = [settings.FEEDBACK_TEAM_EMAIL]
+    return send_once(key=f"domain_addition:{addition.pk}:{kind}", req=req, message=message)
+
+
+def request_id_of_domain_addition(addition_id: int) -> int:
+    return DomainAddition.objects.values_list("request_id", flat=True).get(pk=addition_id)
 
 
 def request_id_of_offboarding_ask(ask_id: int) -> int:

@@ -11,7 +11,7 @@ from django.db import DatabaseError
 from . import emails, outbox
 from .checks import engine, resolver
 from .email_task import EMAIL_TASK_OPTIONS, RETRY_OPTIONS, TRANSIENT_DATABASE_ERRORS, EmailTask
-from .services import check_runs, remediation, submissions
+from .services import check_runs, domain_additions, remediation, submissions
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +35,29 @@ def send_request_email(request_id: int, kind: str, key: str) -> bool:
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)
 def send_domain_removed_email(request_id: int, domain_id: int) -> bool:
     return emails.send_domain_removed_email(request_id=request_id, domain_id=domain_id)
+
+
+class DomainAdditionEmailTask(EmailTask):
+    def request_id_of(self, kwargs: dict) -> int:
+        return emails.request_id_of_domain_addition(kwargs["addition_id"])
+
+
+@shared_task(base=DomainAdditionEmailTask, **EMAIL_TASK_OPTIONS)
+def send_domain_addition_email(addition_id: int, kind: str) -> bool:
+    return emails.send_domain_addition_email(addition_id=addition_id, kind=kind)
+
+
+@shared_task(
+    acks_late=True,
+    soft_time_limit=300,
+    time_limit=settings.TASK_LONGEST_TIME_LIMIT,
+    autoretry_for=TRANSIENT_DATABASE_ERRORS,  # each addition expires once, under its lock
+    **RETRY_OPTIONS,
+    max_retries=5,
+)
+def expire_domain_additions() -> int:
+    """Beat, daily: additions whose amended agreement lapsed unsigned expire."""
+    return domain_additions.domain_additions_expire()
 
 
 @shared_task(base=EmailTask, **EMAIL_TASK_OPTIONS)

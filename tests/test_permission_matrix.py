@@ -55,6 +55,10 @@ MATRIX = {
     # Likewise a domain is removed only while the agreement is in force (signed here): the
     # SPOC is refused in words (tests/portal/test_domain_removal.py has the rest).
     "portal:domain_remove": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
+    # A domain is added only to a federated request (tests/portal/test_domain_addition.py).
+    "portal:domain_add": [SIGN_IN, 403, 404, SIGN_IN, SIGN_IN],
+    # No amended agreement waits for a signature on this request: a 404 for its contacts too.
+    "portal:amendment_download": [SIGN_IN, 404, 404, SIGN_IN, SIGN_IN],
     "portal:evidence_upload": [SIGN_IN, 200, 404, SIGN_IN, SIGN_IN],
     "portal:teams_setup": [SIGN_IN, 405, 405, SIGN_IN, SIGN_IN],  # POST only (its form)
     # The SPOC is not the signatory: signing is refused in words; the signed copy is theirs.
@@ -165,6 +169,8 @@ def url_for(name: str, world) -> str:
         "portal:spoc_change": [req.reference],
         "portal:offboarding_ask": [req.reference],
         "portal:domain_remove": [req.reference, req.domains.get().pk],
+        "portal:domain_add": [req.reference],
+        "portal:amendment_download": [req.reference],
         "portal:evidence_upload": [req.reference, EvidenceCriterion.objects.first().pk],
         "portal:teams_setup": [req.reference],
         "portal:sign": [req.reference],

@@ -6,12 +6,17 @@ from django.contrib import admin
 from django.urls import path
 
 from agreements.models import EVIDENCE_OPEN_STATES
-from agreements.selectors import evidence_overdue, missing_evidence, unsigned_overdue
+from agreements.selectors import (
+    amendment_out_for_signature,
+    evidence_overdue,
+    missing_evidence,
+    unsigned_overdue,
+)
 from federation_portal.permissions import may
 from requests_app import selectors
 from requests_app.domains import domain_unicode
-from requests_app.models import FederationRequest, State
-from requests_app.services import domain_changes
+from requests_app.models import AdditionState, FederationRequest, State
+from requests_app.services import domain_additions, domain_changes
 
 from . import reattestations  # noqa: F401 (registers the re-attestation campaign's admin)
 from .actions import available_actions
@@ -23,7 +28,7 @@ from .inlines import (
     RequestedDomainInline,
     TeamsSetupInline,
 )
-from .views import WorkbenchViews
+from .views import ADDITION_VERBS, WorkbenchViews
 
 # The change page shows the newest audit events open and the rest of AUDIT_SHOWN folded; the
 # audit log's own list has them all.
@@ -51,6 +56,19 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "evidence":
             return queryset.filter(pk__in=evidence_overdue().values("pk"))
         return queryset
+
+
+def _addition_actions(user, addition, *, amendment_sent: bool) -> list[tuple[str, str]]:
+    """(verb, label) for what this user may do on the open domain addition now."""
+    if addition is None:
+        return []
+    if addition.state == AdditionState.REQUESTED:
+        verbs = ["approve", "refuse"]
+    elif amendment_sent:
+        verbs = ["record_signature"]
+    else:
+        verbs = []
+    return [(verb, ADDITION_VERBS[verb][0]) for verb in verbs if may(user, ADDITION_VERBS[verb][1])]
 
 
 @admin.register(FederationRequest)
@@ -152,6 +170,11 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                 name=f"{name}_domain_remove",
             ),
             path(
+                "<int:pk>/domains/additions/<int:addition_pk>/<str:verb>/",
+                wrap(self.domain_addition_view),
+                name=f"{name}_domain_addition",
+            ),
+            path(
                 "<int:pk>/remediation/<int:case_pk>/close/",
                 wrap(self.remediation_close_view),
                 name=f"{name}_remediation_close",
@@ -183,6 +206,12 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                 may(request.user, "remove_domain")
                 and not domain_changes.domain_removal_refusal(obj)
                 and obj.domains.kept().count() > 1
+            )
+            addition = domain_additions.open_addition(obj)
+            context["domain_addition"] = addition
+            context["amendment"] = amendment_out_for_signature(obj)
+            context["domain_addition_actions"] = _addition_actions(
+                request.user, addition, amendment_sent=context["amendment"] is not None
             )
             context["offboarding_ask"] = selectors.pending_offboarding_ask(obj)
             context["review_checks_max_age_hours"] = settings.REVIEW_CHECKS_MAX_AGE_HOURS

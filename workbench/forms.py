@@ -93,6 +93,27 @@ class SignatureForm(UploadForm):
     )
 
 
+class AmendmentSignatureForm(SignatureForm):
+    """The amended agreement adding a domain, signed outside the portal (the signatory is one
+    of the request's contacts already)."""
+
+    signatory_email = None
+
+
+class DomainAdditionApproveForm(forms.Form):
+    notes = forms.CharField(
+        label="Review notes",
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="What was checked and what was found; kept in the audit log.",
+    )
+    override_reason = forms.CharField(
+        label="Why approve despite domain checks that failed or could not be made? (only then)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
 class EvidenceForm(UploadForm):
     criterion = forms.ModelChoiceField(
         label="DCB1596 criterion", queryset=EvidenceCriterion.objects.all()

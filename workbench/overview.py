@@ -8,7 +8,7 @@ nothing. The workbench's pages call these; they read requests_app's and agreemen
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -32,9 +32,11 @@ from django.utils import timezone
 from agreements.models import Agreement, EvidenceCriterion, EvidenceItem, EvidenceStatus
 from agreements.selectors import evidence_overdue, reattestations_overdue, unsigned_overdue
 from requests_app.models import (
+    AdditionState,
     AuditEvent,
     CheckRun,
     CheckRunState,
+    DomainAddition,
     FederationRequest,
     SpocChange,
     SpocChangeState,
@@ -136,6 +138,8 @@ NEXT_STEP = {
     State.EVIDENCE_VERIFIED: "Federate the domains",
 }
 SPOC_CHANGE_STEP = "Confirm or decline the change of SPOC"
+ADDITION_STEP = "Approve or refuse the added domain"
+ALL_ASKS = (SPOC_CHANGE_STEP, ADDITION_STEP)
 
 
 @dataclass(frozen=True)
@@ -195,11 +199,28 @@ def _entered_current_state() -> Coalesce:
     return Coalesce(Subquery(entered), F("created_at"))
 
 
+def _asks_waiting() -> list[tuple[str, QuerySet[Any], str]]:
+    """The asks beside requests that wait on the team: (the step, the asks oldest first, the
+    field their wait starts from)."""
+    return [
+        (
+            SPOC_CHANGE_STEP,
+            SpocChange.objects.filter(state=SpocChangeState.PROPOSED),
+            "proposed_at",
+        ),
+        (
+            ADDITION_STEP,
+            DomainAddition.objects.filter(state=AdditionState.REQUESTED),
+            "requested_at",
+        ),
+    ]
+
+
 def waiting_on_team(
-    *, now: datetime | None = None, limit: int | None = None, spoc_changes: bool = True
+    *, now: datetime | None = None, limit: int | None = None, asks: Iterable[str] = ALL_ASKS
 ) -> WaitingList:
-    """What waits on the team, oldest first (at most limit rows), and how many in all: two
-    queries, one for requests and one for proposed changes of SPOC (when spoc_changes)."""
+    """What waits on the team, oldest first (at most limit rows), and how many in all: one
+    query for requests and one for each kind of ask named in asks (the steps' names)."""
     now = now or timezone.now()
     requests = (
         FederationRequest.objects.filter(_team_turn(now))
@@ -220,26 +241,27 @@ def waiting_on_team(
         for req in found
     ]
     total = found[0].waiting_total if found else 0
-    if spoc_changes:
-        changes = (
-            SpocChange.objects.filter(state=SpocChangeState.PROPOSED)
-            .select_related("request__organisation")
+    for step, waiting_asks, since_field in _asks_waiting():
+        if step not in asks:
+            continue
+        ordered = (
+            waiting_asks.select_related("request__organisation")
             .annotate(waiting_total=Window(Count("pk")))
-            .order_by("proposed_at", "pk")
+            .order_by(since_field, "pk")
         )
-        proposed = list(changes if limit is None else changes[:limit])
+        asked = list(ordered if limit is None else ordered[:limit])
         rows += [
             WaitingRow(
-                request_id=change.request_id,
-                reference=change.request.reference or "",
-                organisation=change.request.organisation.name,
-                waiting_for=SPOC_CHANGE_STEP,
-                since=change.proposed_at,
-                days=days_between(change.proposed_at, now),
+                request_id=ask.request_id,
+                reference=ask.request.reference or "",
+                organisation=ask.request.organisation.name,
+                waiting_for=step,
+                since=getattr(ask, since_field),
+                days=days_between(getattr(ask, since_field), now),
             )
-            for change in proposed
+            for ask in asked
         ]
-        total += proposed[0].waiting_total if proposed else 0
+        total += asked[0].waiting_total if asked else 0
     rows.sort(key=lambda row: (row.since, row.request_id))
     return WaitingList(rows=rows if limit is None else rows[:limit], total=total)
 

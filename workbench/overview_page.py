@@ -24,6 +24,8 @@ WAITING_SHOWN = 50
 OVERDUE_SHOWN = 20
 AUDIT_PERMISSION = "requests_app.view_auditevent"
 SPOC_PERMISSION = "requests_app.view_spocchange"
+# Whoever may review a request may refuse an added domain (approving sends the amendment).
+REVIEW_PERMISSION = "requests_app.review_request"
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -114,9 +116,15 @@ def states_table(**_) -> Table:
 
 
 def waiting_table(*, user: User, now: datetime, limit: int | None, **_) -> Table:
-    waiting = overview.waiting_on_team(
-        now=now, limit=limit, spoc_changes=user.has_perm(SPOC_PERMISSION)
-    )
+    asks = [
+        step
+        for step, permission in (
+            (overview.SPOC_CHANGE_STEP, SPOC_PERMISSION),
+            (overview.ADDITION_STEP, REVIEW_PERMISSION),
+        )
+        if user.has_perm(permission)
+    ]
+    waiting = overview.waiting_on_team(now=now, limit=limit, asks=asks)
     return Table(
         "waiting",
         "Waiting on the team",

@@ -10,17 +10,30 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_POST
 
 from agreements.models import EvidenceItem
-from agreements.services import evidence
+from agreements.services import amendments, evidence
 from agreements.services.downloads import EVIDENCE, ISSUED, SIGNED, FileMissing, file_download
 from federation_portal.permissions import may
 from portal_kit.errors import ActionRefused, AnswerNeeded
 from portal_kit.forms import UploadForm
 from portal_kit.pages import attachment
-from requests_app.models import FederationRequest, RemediationCase
-from requests_app.services import check_runs, domain_changes, lifecycle, remediation
+from requests_app.models import DomainAddition, FederationRequest, RemediationCase
+from requests_app.services import (
+    check_runs,
+    domain_additions,
+    domain_changes,
+    lifecycle,
+    remediation,
+)
 
 from .actions import ACTIONS
-from .forms import DomainRemoveForm, EvidenceForm, RaiseOnBehalfForm, ReasonForm
+from .forms import (
+    AmendmentSignatureForm,
+    DomainAdditionApproveForm,
+    DomainRemoveForm,
+    EvidenceForm,
+    RaiseOnBehalfForm,
+    ReasonForm,
+)
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
 # Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
@@ -30,6 +43,30 @@ FILE_PERMISSIONS = {
     EVIDENCE: "agreements.view_evidenceitem",
 }
 ACTION_TEMPLATE = "admin/requests_app/federationrequest/action.html"
+# A domain asked to be added: verb -> (label, permission, form, what the page says).
+ADDITION_VERBS = {
+    "approve": (
+        "Approve the domain",
+        "approve_domain_addition",
+        DomainAdditionApproveForm,
+        "The domain's checks are judged as a review's. An amended agreement listing every domain "
+        "is rendered and emailed to the organisation; its signatory signs it the same way as the "
+        "first, and the domain then joins the allow list. The request stays federated.",
+    ),
+    "refuse": (
+        "Refuse the domain",
+        "refuse_domain_addition",
+        ReasonForm,
+        "The domain is not added and is let go; the organisation is emailed the reason.",
+    ),
+    "record_signature": (
+        "Record the signed amended agreement",
+        "record_signature",
+        AmendmentSignatureForm,
+        "Upload the amended agreement the organisation returned, signed by a Director-level "
+        "signatory. The domain then joins the allow list from today.",
+    ),
+}
 
 
 class WorkbenchViews:
@@ -144,6 +181,71 @@ class WorkbenchViews:
             "organisation is emailed the reason. The last domain cannot be removed: that is "
             "offboarding.",
             submit="Remove the domain",
+        )
+
+    def domain_addition_view(self, request, pk, addition_pk, verb):
+        """Staff approve a domain the SPOC asked to add (an amended agreement goes out for
+        signature), refuse it with a reason, or record its amended agreement signed."""
+        req = self._request_or_404(request, pk)
+        addition = get_object_or_404(
+            DomainAddition.objects.select_related("domain"), pk=addition_pk, request=req
+        )
+        if verb not in ADDITION_VERBS:
+            raise Http404("No such action.")
+        label, permission, form_class, explanation = ADDITION_VERBS[verb]
+        if not may(request.user, permission):
+            messages.error(request, f"You do not have permission to do this: {label.lower()}.")
+            return self._back(req)
+        if issubclass(form_class, AmendmentSignatureForm):
+            form = form_class.for_request(request)
+        else:
+            form = form_class(request.POST) if request.method == "POST" else form_class()
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                if verb == "approve":
+                    amendments.domain_addition_approve(
+                        addition_id=addition.pk,
+                        actor=request.user,
+                        notes=data["notes"],
+                        override_reason=data["override_reason"],
+                    )
+                    done = (
+                        f"Adding {addition.domain.display_name} is approved: the amended "
+                        "agreement is being rendered and is emailed for signature as soon as it is."
+                    )
+                elif verb == "refuse":
+                    domain_additions.domain_addition_refuse(
+                        addition_id=addition.pk, actor=request.user, reason=data["reason"]
+                    )
+                    done = (
+                        f"Refused: {addition.domain.display_name} is not added; the "
+                        "organisation has been emailed the reason."
+                    )
+                else:
+                    amendments.amendment_record_signature(
+                        addition_id=addition.pk, actor=request.user, **data
+                    )
+                    done = (
+                        f"The amended agreement is signed: {addition.domain.display_name} is on "
+                        "the allow list from today. Apply the allow list's change set to the "
+                        "tenant."
+                    )
+            except AnswerNeeded as refusal:
+                form.add_error(None, str(refusal))
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+                return self._back(req)
+            else:
+                messages.success(request, done)
+                return self._back(req)
+        return self._render(
+            request,
+            req,
+            title=f"{label}: {addition.domain.display_name}, {req.reference}",
+            form=form,
+            explanation=explanation,
+            submit=label,
         )
 
     def remediation_close_view(self, request, pk, case_pk):

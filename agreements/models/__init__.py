@@ -8,10 +8,10 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from requests_app.models import FederationRequest, State
+from requests_app.models import DomainAddition, FederationRequest, State
 
 # Bump when templates/agreements/fpa.html changes in a way that matters to what is agreed.
-CURRENT_TEMPLATE_VERSION = "FPA-2026.1"
+CURRENT_TEMPLATE_VERSION = "FPA-2026.2"  # .2: an amended agreement adds a domain
 
 
 def _private_name(prefix: str, filename: str) -> str:
@@ -42,6 +42,15 @@ class AgreementQuerySet(models.QuerySet["Agreement"]):
 class Agreement(models.Model):
     request = models.ForeignKey(
         FederationRequest, on_delete=models.PROTECT, related_name="agreements"
+    )
+    # An amendment adding this domain to a federated request (it lists every domain); None
+    # for the request's first agreement and any issued afresh after it expired.
+    domain_addition = models.OneToOneField(
+        DomainAddition,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="amended_agreement",
     )
     template_version = models.CharField(max_length=20, default=CURRENT_TEMPLATE_VERSION)
     requested_at = models.DateTimeField(default=timezone.now)

@@ -17,6 +17,7 @@ from requests_app.services.locking import apply_transition, lock_request
 from ..models import Agreement
 from ..pdf import render_agreement_pdf, sha256_hex
 from ..selectors import agreement_in_preparation, current_agreement
+from .amendments import amendment_send_if_due
 from .files import stored_file
 from .notices import invite_signatory
 from .reminders import expire_if_lapsed
@@ -78,6 +79,9 @@ def agreement_render(*, agreement_id: int) -> Agreement:
 
 
 def _send_if_due(req: FederationRequest, agreement: Agreement) -> None:
+    if agreement.domain_addition_id is not None:
+        amendment_send_if_due(req, agreement)
+        return
     if req.state == State.REVIEWED and agreement.sent_at is None:
         request_send_agreement(request_id=req.pk, actor=agreement.requested_by)
 

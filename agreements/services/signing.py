@@ -22,7 +22,13 @@ from requests_app.services.locking import apply_transition, lock_request
 
 from ..models import Agreement, SignatureAct
 from ..sealing import assemble, certificate_pages, seal, sealing_configured
-from ..selectors import agreement_lapsed, current_agreement, lapsed_refusal
+from ..selectors import (
+    agreement_lapsed,
+    amendment_out_for_signature,
+    current_agreement,
+    lapsed_refusal,
+)
+from .amendments import amendment_refusal, amendment_signed
 from .files import stored_file
 
 # What the signatory ticks: each is recorded with the signature, in these words.
@@ -54,11 +60,26 @@ class Signer:
     user_agent: str
 
 
+def agreement_to_sign(req: FederationRequest) -> Agreement | None:
+    """The agreement waiting for req's signature: the first while the request is out for
+    signature; once federated, an amended agreement adding a domain."""
+    if req.state == State.FEDERATED:
+        return amendment_out_for_signature(req)
+    return current_agreement(req)
+
+
 def signing_refusal(req: FederationRequest, *, email: str) -> str:
     """Why email cannot sign req's agreement now, or "" when they can (the sign page asks
     before showing the form; the service asks again under the lock)."""
     if ContactRole.SIGNATORY not in contact_roles(req, email):
         return "Only the signatory named on the request can sign its agreement."
+    if req.state == State.FEDERATED:
+        refusal = amendment_refusal(req, amendment_out_for_signature(req))
+        if refusal:
+            return refusal
+        if not sealing_configured():
+            return SIGNING_UNAVAILABLE.format(email=settings.FEEDBACK_TEAM_EMAIL)
+        return ""
     agreement = current_agreement(req)
     if (
         req.state != State.FPA_SENT
@@ -149,7 +170,7 @@ def _sign(*, request_id: int, signer: Signer, shown_sha256: str) -> Agreement:
         refusal = signing_refusal(req, email=signer.email)
         if refusal:
             raise ActionRefused(refusal)
-        locked = current_agreement(req)
+        locked = agreement_to_sign(req)
         # What was sealed is the agreement checked above: it must still be the one issued.
         if locked is None or (locked.pk, locked.pdf_sha256) != (agreement.pk, agreement.pdf_sha256):
             raise ActionRefused(
@@ -169,7 +190,7 @@ def _agreement_to_sign(req: FederationRequest, *, signer: Signer, shown_sha256: 
     refusal = signing_refusal(req, email=signer.email)
     if refusal:
         raise ActionRefused(refusal)
-    agreement = current_agreement(req)
+    agreement = agreement_to_sign(req)
     assert agreement is not None  # signing_refusal says so otherwise
     if not hmac.compare_digest(shown_sha256.strip().lower(), agreement.pdf_sha256):
         audit(
@@ -209,14 +230,23 @@ def _record_sealed_copy(
         agreement.signed_on = timezone.localdate()
         agreement.received_at = timezone.now()
         agreement.save()
+        signed = (
+            f"Signed in the portal by {act.signer_name}, {act.signer_job_title}. "
+            f"Issued FPA SHA-256 {act.document_sha256}; sealed copy SHA-256 "
+            f"{agreement.signed_copy_sha256}."
+        )
+        if agreement.domain_addition_id is not None:
+            # An amended agreement: the request stays federated, the domain joins.
+            amendment_signed(
+                req, agreement, actor=None, actor_label=act.signer_email, message=signed
+            )
+            return
         apply_transition(
             req,
             actor=None,
             action="sign",
             audit_action="request.signed",
             actor_label=act.signer_email,
-            message=f"Signed in the portal by {act.signer_name}, {act.signer_job_title}. "
-            f"Issued FPA SHA-256 {act.document_sha256}; sealed copy SHA-256 "
-            f"{agreement.signed_copy_sha256}.",
+            message=signed,
         )
         queue_request_email(req, "signed")

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "webhooks",
     "federation_portal.apps.ProjectConfig",
 ]
 
@@ -240,6 +241,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "agreements.tasks.agreement_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Daily: a domain addition whose amended agreement lapsed unsigned expires (its domain is
+    # let go); signing or recording it judges the date itself meanwhile.
+    "expire-domain-additions": {
+        "task": "requests_app.tasks.expire_domain_additions",
+        "schedule": crontab(hour=7, minute=5),
+    },
     # Daily: open re-attestations as terms near their end, remind, list the overdue.
     "reattestation-daily": {
         "task": "agreements.tasks.reattestation_daily",
@@ -248,6 +255,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-dispatch": {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
+    },
+    "resume-webhook-deliveries": {
+        "task": "webhooks.tasks.resume_webhook_deliveries",
+        "schedule": 300.0,
     },
     "expire-idempotent-answers": {
         "task": "api.tasks.expire_idempotent_answers",
@@ -356,7 +367,6 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",
@@ -364,3 +374,20 @@ SPECTACULAR_SETTINGS = {
 }
 # A POST's answer is replayed for its Idempotency-Key this long.
 IDEMPOTENCY_KEEP_HOURS = env.int("IDEMPOTENCY_KEEP_HOURS", default=24)
+
+# Webhooks (the webhooks app): signed POSTs of events to the URLs API clients register.
+# https only, and never to loopback or private addresses (SSRF), in production (production.py);
+# loopback http here, so tests and the local run can receive them.
+WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=False)
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)
+WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
+# A failed attempt is tried again after WEBHOOK_RETRY_BACKOFF s, doubling, at most
+# TASK_RETRY_BACKOFF_MAX apart, WEBHOOK_MAX_ATTEMPTS in all: 10, 20, 40, 80, 120, 120, 120 s
+# (about 8 minutes) before the delivery is failed and staff may replay it.
+WEBHOOK_RETRY_BACKOFF = env.int("WEBHOOK_RETRY_BACKOFF", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=8)
+# A pending delivery this long past its next attempt, held by no run, lost its job: the beat
+# job resume-webhook-deliveries queues it again. Longer than a retry's countdown may drift
+# (the broker's visibility timeout brings back a job whose worker died).
+WEBHOOK_RESUME_AFTER_SECONDS = env.int("WEBHOOK_RESUME_AFTER_SECONDS", default=15 * 60)

@@ -42,3 +42,7 @@ STORAGES = {
 }
 # SMTP from one URL (smtp+tls://user:password@host:587); no default.
 vars().update(env.email_url("EMAIL_URL"))
+# Webhooks go only over TLS, and only to the internet: a receiver URL resolving to loopback or a
+# private network is refused when registered and before every attempt (webhooks/addresses.py).
+WEBHOOKS_REQUIRE_HTTPS = True
+WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = False

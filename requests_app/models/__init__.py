@@ -12,6 +12,7 @@ from .contacts import (
     TeamsSetupConfirmation,
     TeamsSetupStep,
 )
+from .domain_additions import OPEN_ADDITION_STATES, AdditionState, DomainAddition
 from .jobs import OutboxMessage, SentEmail
 from .offboarding import OffboardingAsk, OffboardingDecision
 from .remediation import RemediationCase, RemediationCaseQuerySet, RemediationClosure
@@ -35,7 +36,9 @@ __all__ = [
     "AGREEMENT_SENT_STATES",
     "CLOSED_STATES",
     "OFFBOARDING_STATES",
+    "OPEN_ADDITION_STATES",
     "OPEN_STATES",
+    "AdditionState",
     "AllowListApplication",
     "AllowListEntry",
     "AllowListSource",
@@ -48,6 +51,7 @@ __all__ = [
     "CheckStatus",
     "Contact",
     "ContactRole",
+    "DomainAddition",
     "DomainCheck",
     "FederationRequest",
     "OffboardingAsk",

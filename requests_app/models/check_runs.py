@@ -26,6 +26,7 @@ class CheckRunPurpose(models.TextChoices):
     SUBMISSION = "submission", "On submission"
     RERUN = "rerun", "Run again by staff"
     RECHECK = "recheck", "Weekly re-check"
+    ADDITION = "addition", "A domain asked to be added"
 
 
 class CheckRun(models.Model):
@@ -42,6 +43,9 @@ class CheckRun(models.Model):
     state = models.CharField(
         max_length=16, choices=CheckRunState.choices, default=CheckRunState.PENDING
     )
+    # The domains queued, as A-labels: the run completes when each has a result, whatever is
+    # added to or removed from the request meanwhile (empty on runs from before it was kept).
+    names = models.JSONField(default=list, blank=True)
     # Checks that got worse since the request's previous completed run (checks.compare).
     worsened = models.JSONField(default=list, blank=True)
 

@@ -185,7 +185,11 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
     def kept_domains(self) -> list[RequestedDomain]:
         """The domains the request covers (none removed after federation), from a prefetch of
         domains when there is one: lists of many requests stay at a fixed number of queries."""
-        return [domain for domain in self.domains.all() if domain.removed_at is None]
+        return [
+            domain
+            for domain in self.domains.all()
+            if domain.removed_at is None and not domain.pending_addition
+        ]
 
     # -- conditions (what requests_app owns; other apps register guards in services.locking) --
 
@@ -307,8 +311,14 @@ class FederationRequest(ConcurrentTransitionMixin, models.Model):
 
 class RequestedDomainQuerySet(models.QuerySet["RequestedDomain"]):
     def kept(self) -> RequestedDomainQuerySet:
-        """The request's domains not removed from it after federation: what it covers."""
-        return self.filter(removed_at__isnull=True)
+        """The request's domains not removed from it after federation, nor only asked to be
+        added to it (services.domain_additions): what its agreement covers."""
+        return self.filter(removed_at__isnull=True, pending_addition=False)
+
+    def checked(self) -> RequestedDomainQuerySet:
+        """What a check run of the request checks: the domains it covers, and a domain asked to
+        be added while that ask is open (staff judge the addition on its checks)."""
+        return self.filter(removed_at__isnull=True).exclude(pending_addition=True, is_live=False)
 
 
 class RequestedDomain(models.Model):
@@ -321,6 +331,10 @@ class RequestedDomain(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
     removed_from = models.DateField("off the allow list from", null=True, blank=True)
     removal_reason = models.TextField(blank=True)
+    # Asked to be added to a federated request (services.domain_additions): held (live) while
+    # the ask is open, but neither covered by the agreement nor on the allow list until the
+    # amended agreement is signed; an ask refused, cancelled or expired leaves it not live.
+    pending_addition = models.BooleanField(default=False)
 
     objects = RequestedDomainQuerySet.as_manager()
 

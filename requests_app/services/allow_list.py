@@ -80,7 +80,7 @@ def allow_list_restore(
 ) -> list[str]:
     """Put request's domains back on the allow list from effective_date: an end not yet reached
     is called off, an ended entry is followed by a new one. Returns the domains restored."""
-    names = sorted(request.domains.filter(is_live=True).values_list("name", flat=True))
+    names = sorted(request.domains.kept().filter(is_live=True).values_list("name", flat=True))
     # Ends still to come (a suspension from a later date) are called off, for the domains the
     # request still covers: a domain removed from it from a later date stays removed...
     AllowListEntry.objects.filter(

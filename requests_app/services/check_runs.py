@@ -49,9 +49,10 @@ def queue_check_run(
     purpose: str = CheckRunPurpose.SUBMISSION,
     actor_label: str = "",
 ) -> CheckRun:
-    """Create a run and queue one task per domain; call inside the caller's transaction."""
-    run = CheckRun.objects.create(request=req, purpose=purpose)
-    names = list(req.domains.kept().order_by("name").values_list("name", flat=True))
+    """Create a run and queue one task per domain (those the request covers, and one asked to
+    be added); call inside the caller's transaction."""
+    names = list(req.domains.checked().order_by("name").values_list("name", flat=True))
+    run = CheckRun.objects.create(request=req, purpose=purpose, names=names)
     for name in names:
         enqueue_after_commit(CHECK_TASK, run_id=run.pk, domain=name)
     audit(
@@ -105,7 +106,10 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict[str, Any]) -
             },
         )
         if created and run.state == CheckRunState.PENDING:
-            wanted = set(run.request.domains.kept().values_list("name", flat=True))
+            # The domains queued; a run from before they were kept: those the request covers.
+            wanted = set(run.names) or set(
+                run.request.domains.kept().values_list("name", flat=True)
+            )
             verdicts = dict(run.domains_checked.values_list("domain", "verdict"))
             if wanted <= verdicts.keys():
                 _complete(run, verdicts)

@@ -24,6 +24,7 @@ from ..models import OFFBOARDING_STATES, ContactRole, FederationRequest, Request
 from ..outbox import enqueue_after_commit
 from .allow_list import allow_list_end
 from .contacts import lock_request_for_contact
+from .domain_additions import additions_cancel_open
 from .locking import lock_request
 
 if TYPE_CHECKING:
@@ -101,6 +102,15 @@ def _remove(
             f"{effective_date:%d %B %Y}. {reason}"
         ),
         actor_label=actor_label,
+    )
+    # An amended agreement out for signature lists the domain: signing it would agree to it
+    # again. The addition is cancelled; the SPOC asks afresh for an agreement that is right.
+    additions_cancel_open(
+        req,
+        actor=actor,
+        why=f"{domain_unicode(domain.name)} was removed while the amended agreement listing it "
+        "was out for signature. Ask again for a fresh one.",
+        only_approved=True,
     )
     # Its own task, not queue_request_email's: the email names the domain and its date.
     enqueue_after_commit(DOMAIN_REMOVED_EMAIL_TASK, request_id=req.pk, domain_id=domain.pk)

@@ -28,6 +28,7 @@ from ..models import (
 from ..outbox import enqueue_after_commit
 from .allow_list import allow_list_end
 from .contacts import lock_request_for_contact
+from .domain_additions import additions_cancel_open
 from .locking import apply_transition, lock_request
 
 if TYPE_CHECKING:
@@ -129,6 +130,9 @@ def request_offboard(*, request_id: int, actor: User) -> FederationRequest:
         # A suspension's end already reached stays as it is; anything later ends on the date.
         allow_list_end(
             request=req, effective_to=effective, actor=actor, reason=f"Offboarded: {ask.reason}"
+        )
+        additions_cancel_open(
+            req, actor=actor, why=f"The organisation ended the agreement: {ask.reason}"
         )
         req.domains.update(is_live=False)
         enqueue_after_commit(OFFBOARDING_EMAIL_TASK, ask_id=ask.pk, kind="offboarded")

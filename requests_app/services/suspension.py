@@ -26,6 +26,7 @@ from ..models import (
     State,
 )
 from .allow_list import allow_list_end, allow_list_restore
+from .domain_additions import additions_cancel_open
 from .lifecycle import queue_request_email
 from .locking import apply_transition, lock_request
 
@@ -63,6 +64,8 @@ def request_suspend(
         allow_list_end(
             request=req, effective_to=effective_date, actor=actor, reason=f"Suspended: {reason}"
         )
+        # A domain is added only to an agreement in force: the organisation asks again later.
+        additions_cancel_open(req, actor=actor, why=f"The request was suspended: {reason}")
         queue_request_email(req, "suspended", key=f"suspended:{req.suspended_at:%Y%m%d%H%M%S%f}")
     return req
 
@@ -147,6 +150,7 @@ def request_revoke(*, request_id: int, actor: User, reason: str) -> FederationRe
 def _close_what_is_open(req: FederationRequest, *, actor: User, why: str) -> None:
     """A revoked agreement leaves nothing waiting: its remediation case and any ask to end it
     are closed with it (the revocation's email tells the organisation why)."""
+    additions_cancel_open(req, actor=actor, why=why)  # none once suspended; kept safe
     now = timezone.now()
     for case in RemediationCase.objects.select_for_update().open().filter(request=req):
         case.closed_at = now

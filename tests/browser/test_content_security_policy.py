@@ -110,3 +110,13 @@ def test_the_admin_runs_its_scripts_with_nothing_refused(watched, live_server):
     visit(page, refused, live + reverse("admin:requests_app_auditevent_changelist"))
 
     assert refused == []
+
+
+def test_the_api_documentation_draws_its_operations_with_nothing_refused(watched, live_server):
+    """Swagger UI from drf-spectacular-sidecar's static files: no CDN, nothing refused."""
+    page, refused = watched
+
+    visit(page, refused, live_server.url + "/api/v1/docs/")
+
+    expect(page.get_by_text("/api/v1/me/")).to_be_visible()
+    assert refused == []

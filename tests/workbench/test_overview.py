@@ -19,8 +19,10 @@ from requests_app.models import (
     AuditEvent,
     CheckRun,
     CheckRunState,
+    DomainAddition,
     FederationRequest,
     RemediationCase,
+    RequestedDomain,
     SpocChange,
     State,
 )
@@ -146,6 +148,7 @@ def waiting(feedback_user, frozen):
         "evidence verified": named("Glenside Council", State.EVIDENCE_VERIFIED),
         "agreement sent": named("Holm Care Homes", State.FPA_SENT),
         "federated, new SPOC": named('=HYPERLINK("http://x")', State.FEDERATED),
+        "federated, domain asked": named("Ivy Lodge", State.FEDERATED),
     }
     entered(plant["submitted"], "submitted", days_ago(10))
     entered(plant["checks running"], "submitted", days_ago(12))
@@ -173,7 +176,18 @@ def waiting(feedback_user, frozen):
         email="nia@example.org.uk",
         proposed_at=days_ago(8),
     )
+    ask_for_domain(plant["federated, domain asked"], days_ago(7))
     return plant
+
+
+def ask_for_domain(req, when) -> None:
+    """The request's SPOC asked (at when) to add a domain, not yet decided."""
+    domain = RequestedDomain.objects.create(
+        request=req, name=f"added-{req.pk}.example.org.uk", pending_addition=True
+    )
+    DomainAddition.objects.create(
+        request=req, domain=domain, requested_at=when, requested_by_email="spoc@example.org.uk"
+    )
 
 
 def test_waiting_on_the_team_oldest_first_with_days(client, feedback_user, waiting):
@@ -190,6 +204,13 @@ def test_waiting_on_the_team_oldest_first_with_days(client, feedback_user, waiti
             "Confirm or decline the change of SPOC",
             "2026-06-07",
             "8",
+        ],
+        [
+            ref["federated, domain asked"],
+            "Ivy Lodge",
+            "Approve or refuse the added domain",
+            "2026-06-08",
+            "7",
         ],
         [
             ref["signed, evidence to review"],
@@ -221,13 +242,14 @@ def test_the_waiting_csv_has_every_row_and_no_formula(client, feedback_user, wai
         "Ashworth Care",
         # A spreadsheet would run a cell starting with "=": the CSV quotes it (OWASP).
         '\'=HYPERLINK("http://x")',
+        "Ivy Lodge",
         "Eastfield GP",
         "Calder Hospice",
         "Glenside Council",
     ]
     event = AuditEvent.objects.get(action="report.exported")
     assert (event.actor, event.request) == (feedback_user, None)
-    assert event.message.startswith("overview-waiting-2026-06-15.csv: 5 rows, SHA-256 ")
+    assert event.message.startswith("overview-waiting-2026-06-15.csv: 6 rows, SHA-256 ")
 
 
 def test_the_page_shows_the_oldest_and_says_how_many_more(client, feedback_user, frozen):
@@ -501,6 +523,8 @@ def test_the_service_desk_sees_what_its_permissions_allow(client, service_desk_u
     assert client.get(csv_url("time-in-state")).status_code == 404
     # Nor the changes of SPOC, which it may not see.
     assert "Confirm or decline the change of SPOC" not in text(response)
+    # Nor the added domains, which it may not review.
+    assert "Approve or refuse the added domain" not in text(response)
     assert len(table_rows(response, "waiting")) == 4
 
 
@@ -533,7 +557,7 @@ def test_an_unknown_table_is_not_found(client, feedback_user):
 
 def plant(count: int, start: int, staff) -> None:
     """count requests spread over the states, each with its audit trail, agreements, evidence,
-    check runs and changes of SPOC where its state has them."""
+    check runs, changes of SPOC and added domains where its state has them."""
     states = [
         State.SUBMITTED,
         State.REVIEWED,
@@ -572,6 +596,8 @@ def plant(count: int, start: int, staff) -> None:
                 email=f"nia{n}@example.org.uk",
                 proposed_at=days_ago(n % 7),
             )
+        if state == State.FEDERATED and n % 3:
+            ask_for_domain(req, days_ago(n % 5))
 
 
 def test_the_query_count_does_not_grow_with_rows(

@@ -1,0 +1,1 @@
+"""Webhooks: the portal POSTs signed events to the URLs API clients register (issue 13)."""
