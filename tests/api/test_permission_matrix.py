@@ -38,7 +38,7 @@ OPERATIONS: dict[tuple[str, str], tuple[str, int]] = {
     ("POST", "api:allowlist_change_set_applied"): ("allowlist:apply", 400),
 }
 # The schema and its documentation are for anyone, with a key or without.
-PUBLIC = {("GET", "api:schema"), ("GET", "api:docs"), ("GET", "api:redoc")}
+PUBLIC = {("GET", "api:schema"), ("GET", "api:docs")}
 
 
 class Route(NamedTuple):
