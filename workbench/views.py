@@ -16,11 +16,12 @@ from federation_portal.permissions import may
 from portal_kit.errors import ActionRefused, AnswerNeeded
 from portal_kit.forms import UploadForm
 from portal_kit.pages import attachment
+from requests_app.forms import RaiseOnBehalfForm
 from requests_app.models import FederationRequest, RemediationCase
 from requests_app.services import check_runs, domain_changes, lifecycle, remediation
 
 from .actions import ACTIONS
-from .forms import DomainRemoveForm, EvidenceForm, RaiseOnBehalfForm, ReasonForm
+from .forms import DomainRemoveForm, EvidenceForm, ReasonForm
 
 VIEW_PERMISSION = "requests_app.view_federationrequest"
 # Seeing a request is not seeing its agreement or evidence: the service desk may do the first.
