@@ -2,6 +2,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from . import requests_views
 from .views import WhoAmIView
 
 app_name = "api"
@@ -21,4 +22,25 @@ urlpatterns = [
         name="docs",
     ),
     path("me/", WhoAmIView.as_view(), name="whoami"),
+    path("requests/", requests_views.RequestListView.as_view(), name="request-list"),
+    path(
+        "requests/<str:reference>/",
+        requests_views.RequestDetailView.as_view(),
+        name="request-detail",
+    ),
+    path(
+        "requests/<str:reference>/timeline/",
+        requests_views.RequestTimelineView.as_view(),
+        name="request-timeline",
+    ),
+    path(
+        "requests/<str:reference>/checks/",
+        requests_views.RequestChecksView.as_view(),
+        name="request-checks",
+    ),
+    path(
+        "requests/<str:reference>/evidence/",
+        requests_views.RequestEvidenceView.as_view(),
+        name="request-evidence",
+    ),
 ]
