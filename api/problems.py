@@ -76,7 +76,8 @@ def exception_handler(error, context):
     if response is None:
         return None  # not an API error: Django's 500 handler (problem+json under /api/)
     headers = {
-        name: response[name] for name in ("WWW-Authenticate", "Retry-After", "Allow")
+        name: response[name]
+        for name in ("WWW-Authenticate", "Retry-After", "Allow")
         if name in response
     }
     if isinstance(error, exceptions.ValidationError):

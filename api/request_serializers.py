@@ -162,28 +162,34 @@ class EvidenceSerializer(serializers.Serializer):
 # -- raising a request ----------------------------------------------------------------------
 
 
+def answer(**options) -> serializers.CharField:
+    """A text answer: its shape here, its content judged by the form (blank too), so that the
+    refusal is the form's sentence."""
+    return serializers.CharField(allow_blank=True, trim_whitespace=False, **options)
+
+
 class NewOrganisationSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    ods_code = serializers.CharField(required=False, allow_blank=True, default="")
+    name = answer()
+    ods_code = answer(required=False, default="")
     has_nhsmail_presence = serializers.BooleanField()
 
 
 class PersonSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    email = serializers.CharField()
+    name = answer()
+    email = answer()
 
 
 class NewContactSerializer(serializers.Serializer):
-    name = serializers.CharField()
-    job_title = serializers.CharField()
-    email = serializers.CharField()
-    phone = serializers.CharField(required=False, allow_blank=True, default="")
+    name = answer()
+    job_title = answer()
+    email = answer()
+    phone = answer(required=False, default="")
 
 
 class NewSignatorySerializer(serializers.Serializer):
-    name = serializers.CharField()
-    job_title = serializers.CharField()
-    email = serializers.CharField()
+    name = answer()
+    job_title = answer()
+    email = answer()
 
 
 class RaiseRequestSerializer(serializers.Serializer):
@@ -191,14 +197,14 @@ class RaiseRequestSerializer(serializers.Serializer):
 
     organisation = NewOrganisationSerializer()
     domains = serializers.ListField(
-        child=serializers.CharField(), help_text="Domain names (U- or A-labels), at most 50."
+        child=answer(), help_text="Domain names (U- or A-labels), at most 50."
     )
-    justification = serializers.CharField(required=False, default="Teams federation")
+    justification = answer(required=False, default="Teams federation")
     requester = PersonSerializer()
     spoc = NewContactSerializer()
     technical_contact = NewContactSerializer()
     signatory = NewSignatorySerializer(required=False, allow_null=True, default=None)
-    on_behalf_reason = serializers.CharField(
+    on_behalf_reason = answer(
         help_text="Why the request is raised on the organisation's behalf (a ticket number)."
     )
 
