@@ -1,12 +1,14 @@
 """Federation requests: the list, one request, its timeline, checks and evidence, and raising one
 on an organisation's behalf (through the service the service desk's page uses)."""
 
+import re
+
 from django.http import Http404
 from django.urls import reverse
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers, status
+from rest_framework import exceptions, serializers, status
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -56,10 +58,26 @@ class RequestPagination(CursorPagination):
     # Newest first; the primary key breaks ties between rows created in the same instant.
     ordering = ("-created_at", "-pk")
 
+    def decode_cursor(self, request):
+        # DRF answers a cursor it cannot read with 404; it is a bad parameter, not a missing page.
+        try:
+            return super().decode_cursor(request)
+        except exceptions.NotFound:
+            raise serializers.ValidationError(
+                {"cursor": ["Use the cursor of a next or previous link as it was given."]}
+            ) from None
+
 
 def _filters(params) -> dict:
     """The list's query parameters as requests_listed's arguments, or a 400 naming the bad one."""
-    errors: dict[str, list[str]] = {}
+    errors: dict[str, list[str]] = {
+        # PostgreSQL refuses NUL in a string: a 400 here rather than a 500 there.
+        name: ["Remove the NUL character."]
+        for name in ("state", "organisation", "domain", "updated_since")
+        if "\x00" in params.get(name, "")
+    }
+    if errors:
+        raise serializers.ValidationError(errors)
     state = params.get("state", "")
     if state and state not in STATE_CHOICES:
         errors["state"] = [f"Use one of: {', '.join(STATE_CHOICES)}."]
@@ -89,8 +107,13 @@ def _filters(params) -> dict:
     }
 
 
+REFERENCE_SHAPE = re.compile(r"[A-Za-z]{2}-[0-9]{1,9}")
+
+
 def _request_or_404(reference: str) -> FederationRequest:
-    req = selectors.request_by_reference(reference)
+    req = (
+        selectors.request_by_reference(reference) if REFERENCE_SHAPE.fullmatch(reference) else None
+    )
     if req is None:
         raise Http404(f"There is no request {reference}.")
     return req

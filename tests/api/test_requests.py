@@ -119,6 +119,9 @@ def test_list_filters_by_the_newest_audited_change(api):
         ("updated_since", "yesterday"),
         ("updated_since", "2026-01-31T09:00:00"),  # no offset: ambiguous
         ("updated_since", "2026-02-31T09:00:00Z"),  # no such day
+        ("cursor", "not-a-cursor"),
+        ("organisation", "Riverside\x00"),  # PostgreSQL refuses NUL: a 400, not a 500
+        ("domain", "a\x00.example"),
     ],
 )
 def test_a_bad_filter_is_a_400_problem_naming_it(api, param, value):
@@ -170,8 +173,9 @@ def test_detail_says_state_domains_contacts_agreement_and_allow_list(api):
 
 
 @pytest.mark.parametrize("tail", ["", "timeline/", "checks/", "evidence/"])
-def test_an_unknown_reference_is_a_404_problem(api, tail):
-    answer = api.get(f"{LIST}FR-999999/{tail}")
+@pytest.mark.parametrize("reference", ["FR-999999", "FR-1%00", "anything"])
+def test_an_unknown_reference_is_a_404_problem(api, tail, reference):
+    answer = api.get(f"{LIST}{reference}/{tail}")
     assert answer.status_code == 404
     assert answer["Content-Type"] == "application/problem+json"
     assert answer.json()["status"] == 404
