@@ -5,10 +5,12 @@ RaiseOnBehalfForm, the service desk's own form, so the API refuses what the page
 same sentences (field errors named by the body's paths).
 """
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from requests_app.forms import RaiseOnBehalfForm
 from requests_app.models import CheckStatus, State
+from requests_app.services.lifecycle import MAX_DOMAINS_PER_REQUEST
 
 # Choice sets, named in SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"] (several fields are "status").
 STATE_CHOICES = [state.value for state in State]
@@ -160,51 +162,95 @@ class EvidenceSerializer(serializers.Serializer):
 
 
 # -- raising a request ----------------------------------------------------------------------
+#
+# The body's text answers take any string here, blank too, so that the form judges them and
+# refuses with its own sentences; the schema documents what the form accepts (lengths, formats),
+# so a client (and schemathesis) knows what to send.
 
 
-def answer(**options) -> serializers.CharField:
-    """A text answer: its shape here, its content judged by the form (blank too), so that the
-    refusal is the form's sentence."""
-    return serializers.CharField(allow_blank=True, trim_whitespace=False, **options)
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 200})
+class Answer(serializers.CharField):
+    def __init__(self, **options):
+        super().__init__(allow_blank=True, trim_whitespace=False, **options)
+
+
+@extend_schema_field({"type": "string", "minLength": 1, "maxLength": 2000})
+class LongAnswer(Answer):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "email", "maxLength": 254})
+class EmailAnswer(Answer):
+    pass
+
+
+@extend_schema_field({"type": "string", "maxLength": 40})
+class PhoneAnswer(Answer):
+    pass
+
+
+@extend_schema_field({"type": "string", "pattern": "^([A-Za-z0-9]{3,6})?$"})
+class OdsCodeAnswer(Answer):
+    pass
+
+
+@extend_schema_field({"type": "string", "format": "idn-hostname", "minLength": 1, "maxLength": 253})
+class DomainAnswer(Answer):
+    pass
+
+
+@extend_schema_field(
+    {
+        "type": "array",
+        "items": {"type": "string", "format": "idn-hostname", "minLength": 1, "maxLength": 253},
+        "minItems": 1,
+        "maxItems": MAX_DOMAINS_PER_REQUEST,
+    }
+)
+class DomainsAnswer(serializers.ListField):
+    """The list's length is the form's to judge too ("Enter at least one domain")."""
 
 
 class NewOrganisationSerializer(serializers.Serializer):
-    name = answer()
-    ods_code = answer(required=False, default="")
+    name = Answer()
+    ods_code = OdsCodeAnswer(required=False, default="", help_text="Its NHS ODS code, like RR8.")
     has_nhsmail_presence = serializers.BooleanField()
 
 
 class PersonSerializer(serializers.Serializer):
-    name = answer()
-    email = answer()
+    name = Answer()
+    email = EmailAnswer()
 
 
 class NewContactSerializer(serializers.Serializer):
-    name = answer()
-    job_title = answer()
-    email = answer()
-    phone = answer(required=False, default="")
+    name = Answer()
+    job_title = Answer()
+    email = EmailAnswer()
+    phone = PhoneAnswer(required=False, default="")
 
 
 class NewSignatorySerializer(serializers.Serializer):
-    name = answer()
-    job_title = answer()
-    email = answer()
+    name = Answer()
+    job_title = Answer()
+    email = EmailAnswer()
 
 
 class RaiseRequestSerializer(serializers.Serializer):
     """POST /api/v1/requests/: the service desk's form as JSON."""
 
     organisation = NewOrganisationSerializer()
-    domains = serializers.ListField(
-        child=answer(), help_text="Domain names (U- or A-labels), at most 50."
+    domains = DomainsAnswer(
+        child=DomainAnswer(),
+        help_text=f"Domain names (U- or A-labels), at most {MAX_DOMAINS_PER_REQUEST}.",
     )
-    justification = answer(required=False, default="Teams federation")
+    justification = LongAnswer(required=False, default="Teams federation")
     requester = PersonSerializer()
     spoc = NewContactSerializer()
     technical_contact = NewContactSerializer()
-    signatory = NewSignatorySerializer(required=False, allow_null=True, default=None)
-    on_behalf_reason = answer(
+    signatory = NewSignatorySerializer(
+        required=False, allow_null=True, default=None, help_text="The Director who signs, if known."
+    )
+    on_behalf_reason = LongAnswer(
         help_text="Why the request is raised on the organisation's behalf (a ticket number)."
     )
 

@@ -19,6 +19,7 @@ from requests_app.domains import DomainError, normalise_domain
 from requests_app.models import FederationRequest
 from requests_app.services import lifecycle
 
+from . import idempotency
 from .idempotency import idempotent
 from .request_serializers import (
     STATE_CHOICES,
@@ -41,13 +42,6 @@ REFERENCE = OpenApiParameter(
     OpenApiParameter.PATH,
     description="The request's reference, like FR-000123.",
     pattern=r"^[A-Za-z]{2}-[0-9]{1,9}$",
-)
-IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key",
-    OpenApiTypes.STR,
-    OpenApiParameter.HEADER,
-    required=True,
-    description="A new key (a UUID) per request; send the same one when retrying it.",
 )
 
 
@@ -79,7 +73,7 @@ def _filters(params) -> dict:
     if errors:
         raise serializers.ValidationError(errors)
     state = params.get("state", "")
-    if state and state not in STATE_CHOICES:
+    if "state" in params and state not in STATE_CHOICES:
         errors["state"] = [f"Use one of: {', '.join(STATE_CHOICES)}."]
     domain = params.get("domain", "")
     if domain:
@@ -88,7 +82,7 @@ def _filters(params) -> dict:
         except DomainError as error:
             errors["domain"] = [str(error)]
     changed_since = None
-    if params.get("updated_since"):
+    if "updated_since" in params:
         try:
             changed_since = parse_datetime(params["updated_since"])
         except ValueError:
@@ -206,7 +200,7 @@ class RequestListView(APIView):
 
     @extend_schema(
         operation_id="requests_raise",
-        parameters=[IDEMPOTENCY_KEY],
+        parameters=[idempotency.PARAMETER],
         request=RaiseRequestSerializer,
         responses={201: RequestDetailSerializer},
     )

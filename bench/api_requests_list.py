@@ -94,7 +94,8 @@ def api_caller():
         actor=admin,
         rate_limit_per_minute=1_000_000,
     )
-    caller = APIClient()
+    # The client's default host, testserver, is not in ALLOWED_HOSTS (as in bench/pages.py).
+    caller = APIClient(HTTP_HOST="127.0.0.1")
     caller.credentials(HTTP_AUTHORIZATION=f"Bearer {key.plaintext}")
     return caller
 
