@@ -7,6 +7,7 @@ same sentences (field errors named by the body's paths).
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.fields import empty
 
 from requests_app.forms import RaiseOnBehalfForm
 from requests_app.models import CheckStatus, State
@@ -171,7 +172,12 @@ class EvidenceSerializer(serializers.Serializer):
 @extend_schema_field({"type": "string", "minLength": 1, "maxLength": 200})
 class Answer(serializers.CharField):
     def __init__(self, **options):
-        super().__init__(allow_blank=True, trim_whitespace=False, **options)
+        super().__init__(trim_whitespace=False, **options)
+
+    def run_validation(self, data=empty):
+        if data == "":
+            return ""  # blank is the form's to refuse, in its words ("Enter your full name")
+        return super().run_validation(data)
 
 
 @extend_schema_field({"type": "string", "minLength": 1, "maxLength": 2000})

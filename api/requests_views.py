@@ -52,6 +52,13 @@ class RequestPagination(CursorPagination):
     # Newest first; the primary key breaks ties between rows created in the same instant.
     ordering = ("-created_at", "-pk")
 
+    def get_page_size(self, request):
+        # DRF falls back to the default for a page_size it cannot read; say so instead.
+        asked = request.query_params.get(self.page_size_query_param)
+        if asked is not None and not (asked.isascii() and asked.isdigit() and int(asked) >= 1):
+            raise serializers.ValidationError({"page_size": ["Give a whole number from 1."]})
+        return super().get_page_size(request)
+
     def decode_cursor(self, request):
         # DRF answers a cursor it cannot read with 404; it is a bad parameter, not a missing page.
         try:

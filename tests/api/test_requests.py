@@ -120,6 +120,9 @@ def test_list_filters_by_the_newest_audited_change(api):
         ("updated_since", "2026-01-31T09:00:00"),  # no offset: ambiguous
         ("updated_since", "2026-02-31T09:00:00Z"),  # no such day
         ("cursor", "not-a-cursor"),
+        ("page_size", "0"),
+        ("page_size", "ten"),
+        ("page_size", "²"),
         ("organisation", "Riverside\x00"),  # PostgreSQL refuses NUL: a 400, not a 500
         ("domain", "a\x00.example"),
     ],
