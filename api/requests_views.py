@@ -52,6 +52,25 @@ class RequestPagination(CursorPagination):
     # Newest first; the primary key breaks ties between rows created in the same instant.
     ordering = ("-created_at", "-pk")
 
+    def get_schema_operation_parameters(self, view):
+        return [
+            {
+                "name": self.cursor_query_param,
+                "in": "query",
+                "required": False,
+                "description": "The cursor of a next or previous link, as it was given.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "in": "query",
+                "required": False,
+                "description": f"Rows a page: {self.page_size} unless asked; more than "
+                f"{self.max_page_size} gives {self.max_page_size}.",
+                "schema": {"type": "integer", "minimum": 1},
+            },
+        ]
+
     def get_page_size(self, request):
         # DRF falls back to the default for a page_size it cannot read; say so instead.
         asked = request.query_params.get(self.page_size_query_param)
@@ -189,12 +208,6 @@ class RequestListView(APIView):
                 OpenApiTypes.DATETIME,
                 description="Only requests with an audited change at or after this ISO 8601 "
                 "date and time (with its offset).",
-            ),
-            OpenApiParameter("cursor", OpenApiTypes.STR, description="From next or previous."),
-            OpenApiParameter(
-                "page_size",
-                OpenApiTypes.INT,
-                description="Rows a page: 50 unless asked, at most 200.",
             ),
         ],
         responses=RequestSummarySerializer(many=True),
