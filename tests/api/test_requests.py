@@ -11,7 +11,12 @@ from django.utils import timezone
 from requests_app.audit import audit
 from requests_app.models import AuditEvent, Channel, FederationRequest, State
 from tests.api.conftest import calling_with
-from tests.factories import EvidenceItemFactory, FederationRequestFactory, complete_check_run
+from tests.factories import (
+    EvidenceItemFactory,
+    FederationRequestFactory,
+    OrganisationFactory,
+    complete_check_run,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -66,13 +71,43 @@ def test_list_pages_newest_first_with_a_cursor(api):
     assert first.data["results"][0]["domains"] == [f"partner{made[4].pk}.example.org.uk"]
 
 
-def test_page_size_is_at_most_200(api):
-    FederationRequestFactory.create_batch(3, checked=False)
-    assert len(api.get(LIST, {"page_size": 1000}).data["results"]) == 3
-    # The limit is the paginator's: asking for more gives max_page_size rows, not an error.
-    from api.requests_views import RequestPagination
+def test_pages_hold_50_unless_asked_and_never_more_than_200(api):
+    organisation = OrganisationFactory()
+    FederationRequest.objects.bulk_create(
+        FederationRequest(
+            organisation=organisation,
+            reference=f"FR-{number:06d}",
+            requester_name="Robin Requester",
+            requester_email="robin@example.org",
+        )
+        for number in range(1, 202)
+    )
+    assert len(api.get(LIST).data["results"]) == 50
+    assert len(api.get(LIST, {"page_size": 7}).data["results"]) == 7
+    most = api.get(LIST, {"page_size": 1000}).data
+    assert len(most["results"]) == 200 and most["next"] is not None
+    assert len(api.get(most["next"]).data["results"]) == 1  # next keeps page_size
 
-    assert RequestPagination.max_page_size == 200 and RequestPagination.page_size == 50
+
+def test_the_cursor_walk_sees_rows_created_in_the_same_instant_once_each(api):
+    organisation = OrganisationFactory()
+    instant = timezone.now()
+    FederationRequest.objects.bulk_create(
+        FederationRequest(
+            organisation=organisation,
+            reference=f"FR-{number:06d}",
+            requester_name="Robin Requester",
+            requester_email="robin@example.org",
+            created_at=instant,
+        )
+        for number in range(1, 8)
+    )
+    seen, url, params = [], LIST, {"page_size": 2}
+    while url:
+        page = api.get(url, params).data
+        seen += [row["reference"] for row in page["results"]]
+        url, params = page["next"], None
+    assert seen == [f"FR-{number:06d}" for number in range(7, 0, -1)]
 
 
 def test_list_filters_by_state_organisation_and_domain(api):
