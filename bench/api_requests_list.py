@@ -115,6 +115,7 @@ def measure_cases(caller, args) -> list:
     organisation = Organisation.objects.exclude(ods_code="").order_by("pk").first()
     domain = RequestedDomain.objects.order_by("-pk").values_list("name", flat=True).first()
     since = (timezone.now() - timedelta(days=7)).isoformat()
+    year_ago = (timezone.now() - timedelta(days=365)).isoformat()
     middle = FederationRequest.objects.order_by("-created_at").values_list("state", flat=True)[
         FederationRequest.objects.count() // 2
     ]
@@ -125,6 +126,8 @@ def measure_cases(caller, args) -> list:
         ("organisation=<ODS code>", {"organisation": organisation.ods_code}),
         ("domain=<a domain>", {"domain": domain}),
         ("updated_since=7 days ago", {"updated_since": since}),
+        ("updated_since=a year ago", {"updated_since": year_ago}),
+        ("state + updated_since=a year ago", {"state": middle, "updated_since": year_ago}),
     ]
     figures = []
     for name, params in cases:
