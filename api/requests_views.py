@@ -58,8 +58,9 @@ class RequestPagination(CursorPagination):
                 "name": self.cursor_query_param,
                 "in": "query",
                 "required": False,
-                "description": "The cursor of a next or previous link, as it was given.",
-                "schema": {"type": "string"},
+                "description": "The cursor of a next or previous link, as it was given (opaque; "
+                "one not made here is a 400).",
+                "schema": {"type": "string", "pattern": "^[A-Za-z0-9+/=]+$"},
             },
             {
                 "name": self.page_size_query_param,
