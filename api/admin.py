@@ -45,8 +45,15 @@ class ApiClientForm(forms.ModelForm):
 
 class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = ApiKey
-    fields = ["shown_prefix", "created_at", "created_by", "expires_at", "last_used_at",
-              "revoked_at", "revoked_by"]
+    fields = [
+        "shown_prefix",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "last_used_at",
+        "revoked_at",
+        "revoked_by",
+    ]
     readonly_fields = fields
     extra = 0
 
@@ -69,8 +76,15 @@ class ApiClientAdmin(admin.ModelAdmin):
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["name", "description", "scopes", "rate_limit_per_minute", "key_days"]
-        return ["name", "description", "scopes", "rate_limit_per_minute", "created_at",
-                "created_by", "revoked_at"]
+        return [
+            "name",
+            "description",
+            "scopes",
+            "rate_limit_per_minute",
+            "created_at",
+            "created_by",
+            "revoked_at",
+        ]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -140,8 +154,9 @@ class ApiClientAdmin(admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:client_id>/issue-key/", wrap(self.issue_key_view), name="api_issue_key"),
-            path("<int:client_id>/revoke/", wrap(self.revoke_client_view),
-                 name="api_revoke_client"),
+            path(
+                "<int:client_id>/revoke/", wrap(self.revoke_client_view), name="api_revoke_client"
+            ),
             path("keys/<int:key_id>/revoke/", wrap(self.revoke_key_view), name="api_revoke_key"),
             *super().get_urls(),
         ]

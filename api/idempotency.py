@@ -13,6 +13,7 @@ import json
 from functools import wraps
 
 from django.db import IntegrityError, transaction
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.response import Response
 
 from .models import IdempotentAnswer
@@ -21,6 +22,22 @@ from .problems import problem
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
 REPLAYED_HEADER = "Idempotent-Replayed"
+
+# For a POST's extend_schema(parameters=[...]): the header as wrapper() accepts it (printable,
+# no surrounding spaces, which are stripped; ASCII, as HTTP headers are in practice).
+PARAMETER = OpenApiParameter(
+    HEADER,
+    {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": r"^[!-~]([ -~]*[!-~])?$",
+    },
+    OpenApiParameter.HEADER,
+    required=True,
+    description="A new key (a UUID is usual) per request; the same one when retrying it. A "
+    f"retry gets the first answer again, with {REPLAYED_HEADER}: true.",
+)
 
 
 def _fingerprint(request) -> str:

@@ -26,6 +26,14 @@ TITLES = {
 }
 
 
+class RefusedByRules(exceptions.ValidationError):
+    """Fields the schema allows that the portal's rules refuse (a domain taken, an address the
+    form does not accept): 422, with the web form's sentences. Malformed input stays a 400."""
+
+    status_code = status.HTTP_422_UNPROCESSABLE_ENTITY
+    default_code = "refused-by-rules"
+
+
 def problem(
     status_code: int,
     detail: str,
@@ -76,14 +84,15 @@ def exception_handler(error, context):
     if response is None:
         return None  # not an API error: Django's 500 handler (problem+json under /api/)
     headers = {
-        name: response[name] for name in ("WWW-Authenticate", "Retry-After", "Allow")
+        name: response[name]
+        for name in ("WWW-Authenticate", "Retry-After", "Allow")
         if name in response
     }
     if isinstance(error, exceptions.ValidationError):
         return problem(
             response.status_code,
             "Correct the fields named in errors and send the request again.",
-            kind="validation",
+            kind="refused-by-rules" if isinstance(error, RefusedByRules) else "validation",
             errors=_field_errors(error.detail),
             headers=headers,
         )

@@ -44,6 +44,8 @@ COMMON_PROBLEMS = {
 POST_PROBLEMS = {
     "409": "Refused in the current state, or the Idempotency-Key was used with another body.",
     "415": "Send application/json.",
+    "422": "Well formed, but refused by the portal's rules (a domain already requested, say): "
+    "problem+json with field errors, as the web form words them.",
 }
 
 

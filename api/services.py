@@ -37,9 +37,7 @@ def _permissions_for(scopes: list[str]) -> list[Permission]:
     found = []
     for dotted in sorted(wanted):
         app_label, codename = dotted.split(".", 1)
-        found.append(
-            Permission.objects.get(content_type__app_label=app_label, codename=codename)
-        )
+        found.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
     return found
 
 

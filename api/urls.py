@@ -2,6 +2,7 @@ from csp.decorators import csp_update
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from . import requests_views
 from .allowlist_views import AllowListView, ChangeSetAppliedView, ChangeSetView
 from .support_views import SupportDetailView, SupportListView, SupportReplyView
 from .views import WhoAmIView
@@ -32,5 +33,26 @@ urlpatterns = [
         "allowlist/change-set/applied/",
         ChangeSetAppliedView.as_view(),
         name="allowlist_change_set_applied",
+    ),
+    path("requests/", requests_views.RequestListView.as_view(), name="request_list"),
+    path(
+        "requests/<str:reference>/",
+        requests_views.RequestDetailView.as_view(),
+        name="request_detail",
+    ),
+    path(
+        "requests/<str:reference>/timeline/",
+        requests_views.RequestTimelineView.as_view(),
+        name="request_timeline",
+    ),
+    path(
+        "requests/<str:reference>/checks/",
+        requests_views.RequestChecksView.as_view(),
+        name="request_checks",
+    ),
+    path(
+        "requests/<str:reference>/evidence/",
+        requests_views.RequestEvidenceView.as_view(),
+        name="request_evidence",
     ),
 ]

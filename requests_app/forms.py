@@ -225,6 +225,25 @@ class RequestForm(forms.Form):
         ]
 
 
+class RaiseOnBehalfForm(RequestForm):
+    """The service desk's form (the workbench page and the API's POST /api/v1/requests/)."""
+
+    reveal_domain_holders = True
+    requester_is_spoc = None  # the service desk is not the organisation's SPOC
+
+    on_behalf_reason = forms.CharField(
+        label="Why is the service desk raising this request?",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="For example: the organisation has no NHSmail presence; ticket number.",
+    )
+
+    def service_arguments(self) -> dict:
+        return {
+            **super().service_arguments(),
+            "on_behalf_reason": self.cleaned_data["on_behalf_reason"],
+        }
+
+
 class WithdrawForm(forms.Form):
     reason = forms.CharField(
         label="Why are you withdrawing the request? (optional)",

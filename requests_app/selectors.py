@@ -2,11 +2,11 @@
 
 import contextlib
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import idna
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
 from .allow_list_formats import AllowListRow
@@ -327,3 +327,66 @@ def overdue_remediation_cases(*, today: date | None = None) -> QuerySet[Remediat
         .order_by("due_date", "pk")
     )
     return cases
+
+
+def requests_listed(
+    *,
+    state: str = "",
+    organisation: str = "",
+    domain: str = "",
+    changed_since: datetime | None = None,
+) -> QuerySet[FederationRequest]:
+    """Requests for a list that pages through all of them (the API's), each with its
+    organisation, domains and when it last changed: a fixed number of queries per page.
+
+    organisation is an ODS code or the exact name (any case); domain an A-label, held now or
+    once. When a request last changed is its newest audit event: every change to a request or
+    its parts (domains, contacts, evidence) is audited in its transaction, which the row's own
+    updated_at is not told of."""
+    newest_event = (
+        AuditEvent.objects.filter(request=OuterRef("pk"))
+        .order_by("-created_at", "-pk")
+        .values("created_at")[:1]
+    )
+    requests: QuerySet[FederationRequest] = (
+        FederationRequest.objects.select_related("organisation")
+        .prefetch_related(Prefetch("domains", queryset=RequestedDomain.objects.order_by("name")))
+        .annotate(last_changed_at=Subquery(newest_event))
+    )
+    if state:
+        requests = requests.filter(state=state)
+    if organisation:
+        term = organisation.strip()
+        requests = requests.filter(
+            Q(organisation__ods_code=term.upper()) | Q(organisation__name__iexact=term)
+        )
+    if domain:
+        requests = requests.filter(
+            pk__in=RequestedDomain.objects.filter(name=domain).values("request_id")
+        )
+    if changed_since is not None:
+        # The audit log's created_at index finds the events since; the requests are theirs.
+        requests = requests.filter(
+            pk__in=AuditEvent.objects.filter(
+                created_at__gte=changed_since, request__isnull=False
+            ).values("request_id")
+        )
+    return requests
+
+
+def request_by_reference(reference: str) -> FederationRequest | None:
+    """One request with what its full description reads (domains, current contacts, when it
+    last changed), or None."""
+    request: FederationRequest | None = (
+        requests_listed()
+        .prefetch_related(
+            Prefetch(
+                "contacts",
+                queryset=Contact.objects.filter(removed_at__isnull=True).order_by("role", "pk"),
+                to_attr="current_contacts",
+            )
+        )
+        .filter(reference=reference.strip().upper())
+        .first()
+    )
+    return request

@@ -381,9 +381,9 @@ def test_the_image_builds_from_a_clean_checkout_and_serves_with_the_security_hea
     # The compose web command (the image's gunicorn; compose's migrate job ran before it) on a
     # loopback port, against the test database, migrated already.
     command = [part.replace("0.0.0.0:8000", f"127.0.0.1:{port}") for part in web["command"]]
-    assert " ".join(image.cmd).replace("0.0.0.0:8000", f"127.0.0.1:{port}") == " ".join(
-        command
-    ), "docker-compose's web command and the image's CMD start gunicorn differently"
+    assert " ".join(image.cmd).replace("0.0.0.0:8000", f"127.0.0.1:{port}") == " ".join(command), (
+        "docker-compose's web command and the image's CMD start gunicorn differently"
+    )
     runtime_env = _throwaway_production_env(
         DATABASE_URL=f"postgres://{db['USER']}@{db['HOST']}:{db['PORT']}/{db['NAME']}",
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,

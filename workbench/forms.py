@@ -1,29 +1,11 @@
-"""The Feedback team's forms: the lifecycle's actions, evidence, and raising a request on an
-organisation's behalf."""
+"""The Feedback team's forms: the lifecycle's actions and evidence (raising a request on an
+organisation's behalf is requests_app.forms.RaiseOnBehalfForm, which the API uses too)."""
 
 from django import forms
 from django.utils import timezone
 
 from agreements.models import EvidenceCriterion
 from portal_kit.forms import LimitedFileField, SingleLineField, UploadForm
-from requests_app.forms import RequestForm
-
-
-class RaiseOnBehalfForm(RequestForm):
-    reveal_domain_holders = True
-    requester_is_spoc = None  # the service desk is not the organisation's SPOC
-
-    on_behalf_reason = forms.CharField(
-        label="Why is the service desk raising this request?",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="For example: the organisation has no NHSmail presence; ticket number.",
-    )
-
-    def service_arguments(self) -> dict:
-        return {
-            **super().service_arguments(),
-            "on_behalf_reason": self.cleaned_data["on_behalf_reason"],
-        }
 
 
 class ReviewForm(forms.Form):

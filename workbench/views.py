@@ -16,6 +16,7 @@ from federation_portal.permissions import may
 from portal_kit.errors import ActionRefused, AnswerNeeded
 from portal_kit.forms import UploadForm
 from portal_kit.pages import attachment
+from requests_app.forms import RaiseOnBehalfForm
 from requests_app.models import DomainAddition, FederationRequest, RemediationCase
 from requests_app.services import (
     check_runs,
@@ -31,7 +32,6 @@ from .forms import (
     DomainAdditionApproveForm,
     DomainRemoveForm,
     EvidenceForm,
-    RaiseOnBehalfForm,
     ReasonForm,
 )
 

@@ -367,6 +367,13 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "CheckStatusEnum": "api.request_serializers.CHECK_STATUSES",
+        "AgreementStatusEnum": "api.request_serializers.AGREEMENT_STATUSES",
+        "AllowListStatusEnum": "api.request_serializers.ALLOW_LIST_STATUSES",
+        "EvidenceStatusEnum": "api.request_serializers.EVIDENCE_STATUSES",
+        "SupportStatusEnum": "support.models.SupportStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "api.schema.add_problem_responses",

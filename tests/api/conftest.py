@@ -18,9 +18,7 @@ def make_api_client(api_admin):
     """make_api_client(scopes, name=...) -> (ApiClient, plaintext key)."""
 
     def make(scopes=tuple(SCOPES), *, name="Service desk system", **options):
-        client, key = api_client_create(
-            name=name, scopes=list(scopes), actor=api_admin, **options
-        )
+        client, key = api_client_create(name=name, scopes=list(scopes), actor=api_admin, **options)
         return client, key.plaintext
 
     return make

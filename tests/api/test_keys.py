@@ -42,10 +42,16 @@ def test_a_client_is_registered_with_a_service_account_and_a_key_kept_only_as_it
     assert not client.user.has_perm("support.change_supportrequest")
     assert not client.user.is_staff and not client.user.has_usable_password()
     assert api_audit() == [
-        ("api.client_created", "ada.apiadmin",
-         "API client NHSmail portal with scopes requests:read, requests:write."),
-        ("api.key_issued", "ada.apiadmin",
-         f"API client NHSmail portal: key fpk_{key.prefix} issued for 365 days."),
+        (
+            "api.client_created",
+            "ada.apiadmin",
+            "API client NHSmail portal with scopes requests:read, requests:write.",
+        ),
+        (
+            "api.key_issued",
+            "ada.apiadmin",
+            f"API client NHSmail portal: key fpk_{key.prefix} issued for 365 days.",
+        ),
     ]
 
 
@@ -119,10 +125,16 @@ def test_rotation_two_keys_live_at_once_and_a_third_refused_until_one_is_revoked
     assert calling_with(old).get(ME).status_code == 401
     assert calling_with(new.plaintext).get(ME).status_code == 200
     assert api_audit()[-2:] == [
-        ("api.key_issued", "ada.apiadmin",
-         f"API client Service desk system: key fpk_{new.prefix} issued for 365 days."),
-        ("api.key_revoked", "ada.apiadmin",
-         f"API client Service desk system: key fpk_{old_key.prefix} revoked."),
+        (
+            "api.key_issued",
+            "ada.apiadmin",
+            f"API client Service desk system: key fpk_{new.prefix} issued for 365 days.",
+        ),
+        (
+            "api.key_revoked",
+            "ada.apiadmin",
+            f"API client Service desk system: key fpk_{old_key.prefix} revoked.",
+        ),
     ]
 
 

@@ -30,6 +30,12 @@ MADE_UP = {"reference": "XX-999999"}
 # for MADE_UP path arguments, and for a POST with an empty body and an Idempotency-Key).
 OPERATIONS: dict[tuple[str, str], tuple[str, int]] = {
     ("GET", "api:whoami"): (ANY_KEY, 200),
+    ("GET", "api:request_list"): ("requests:read", 200),
+    ("POST", "api:request_list"): ("requests:write", 400),
+    ("GET", "api:request_detail"): ("requests:read", 404),
+    ("GET", "api:request_timeline"): ("requests:read", 404),
+    ("GET", "api:request_checks"): ("requests:read", 404),
+    ("GET", "api:request_evidence"): ("requests:read", 404),
     ("GET", "api:support_list"): ("support:read", 200),
     ("GET", "api:support_detail"): ("support:read", 404),
     ("POST", "api:support_reply"): ("support:write", 404),

@@ -93,6 +93,7 @@ def test_the_list_is_newest_first_with_its_filters_and_pages_that_follow_their_c
         ({"page_size": "0"}, "page_size"),
         ({"page_size": "201"}, "page_size"),
         ({"page_size": "ten"}, "page_size"),
+        ({"page_size": "²"}, "page_size"),  # a digit to str.isdigit, not to int()
         ({"stauts": "open"}, "stauts"),  # a misspelt filter is not quietly no filter
     ],
 )

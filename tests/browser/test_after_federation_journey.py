@@ -24,8 +24,10 @@ DOMAIN = "harbourside.example.org.uk"
 
 
 def task_status(page: Page, name: str):
-    return page.locator("#task-list li").filter(has_text=name).first.locator(
-        ".nhsuk-task-list__status"
+    return (
+        page.locator("#task-list li")
+        .filter(has_text=name)
+        .first.locator(".nhsuk-task-list__status")
     )
 
 

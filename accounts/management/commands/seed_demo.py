@@ -23,6 +23,7 @@ STAFF = [
     ("feedback", "Feedback team"),
     ("feedback2", "Feedback team"),
     ("servicedesk", "Service desk"),
+    ("apiadmin", "API administrators"),
 ]
 
 
