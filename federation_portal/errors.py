@@ -88,7 +88,8 @@ def _is_utf8(charset: str) -> bool:
 
 
 class RefuseForeignCharsetMiddleware:
-    """Answer 400 to a request whose Content-Type names a charset other than UTF-8.
+    """Answer 400 to a request whose Content-Type names a charset other than UTF-8, or whose
+    path or query string holds a NUL character.
 
     Every page the portal serves is UTF-8, so browsers send its forms in UTF-8 and name no
     charset. Django decodes a body in the charset the client names: an unknown one raises
@@ -104,4 +105,15 @@ class RefuseForeignCharsetMiddleware:
         charset = params.get("charset")
         if charset is not None and not _is_utf8(charset):
             return bad_request(request)
+        if _holds_nul(request):
+            return bad_request(request)
         return self.get_response(request)
+
+
+def _holds_nul(request: HttpRequest) -> bool:
+    """A NUL in the path or the query string: no page or filter means one, and PostgreSQL
+    refuses it in a text value (a 500 wherever a view looks it up)."""
+    return "\x00" in request.path or any(
+        "\x00" in name or any("\x00" in value for value in values)
+        for name, values in request.GET.lists()
+    )

@@ -211,3 +211,19 @@ def test_a_body_in_utf8_named_or_not_still_reaches_the_view(charset):
     content_type = f"application/x-www-form-urlencoded{charset}"
     response = client.generic("POST", "/boom-post/", b"a=%C3%A9", content_type=content_type)
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("who", ["anonymous", "staff"])
+def test_a_nul_in_the_path_or_query_answers_400_on_every_url(who, admin_user):
+    """PostgreSQL refuses NUL in a text value: refused at the door, never a 500 at a lookup."""
+    client = Client(raise_request_exception=False)
+    if who == "staff":
+        client = StaffClient(raise_request_exception=False)
+        client.force_login(admin_user)
+    answers: dict[str, int] = {}
+    for url in every_url():
+        for tried in (url + "?q=%00", url + "?a%00=1", url.rstrip("/") + "%00/"):
+            status = client.get(tried).status_code
+            if status != 400:
+                answers[tried] = status
+    assert answers == {}

@@ -1,0 +1,34 @@
+"""The API's one body parser: JSON, refused as a 400 (not a 500 deeper down) when it nests
+past Python's recursion limit or holds text no database column can store."""
+
+import re
+
+from rest_framework.exceptions import ParseError
+from rest_framework.parsers import JSONParser
+
+# NUL (PostgreSQL text refuses it) and lone UTF-16 surrogates (not Unicode text; "\ud800" is
+# valid JSON but cannot be encoded to UTF-8 for the database or an email).
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _refuse_unstorable(value, path: str = "body") -> None:
+    if isinstance(value, str):
+        if UNSTORABLE.search(value):
+            raise ParseError(f"{path} holds a NUL character or a lone surrogate: send text.")
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            _refuse_unstorable(key, path)
+            _refuse_unstorable(inner, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            _refuse_unstorable(inner, f"{path}[{index}]")
+
+
+class StrictJSONParser(JSONParser):
+    def parse(self, stream, media_type=None, parser_context=None):
+        try:
+            data = super().parse(stream, media_type, parser_context)
+        except RecursionError:
+            raise ParseError("The JSON body nests too deeply.") from None
+        _refuse_unstorable(data)
+        return data
