@@ -74,9 +74,10 @@ def send_agreement_email(*, agreement_id: int) -> bool:
     return send_once(key=f"agreement:{agreement.pk}:sent", req=req, message=message)
 
 
-def send_amendment_email(*, agreement_id: int) -> bool:
+def send_amendment_email(*, agreement_id: int, reminder: int = 0) -> bool:
     """Send the amended agreement adding a domain, as a PDF, to the requester, SPOC and
-    signatory (who signs it in the portal); nothing once its addition is no longer waiting."""
+    signatory (who signs it in the portal); reminder > 0 sends it again as that reminder.
+    Nothing once its addition is no longer waiting."""
     agreement = Agreement.objects.select_related(
         "request__organisation", "domain_addition__domain"
     ).get(pk=agreement_id)
@@ -97,13 +98,16 @@ def send_amendment_email(*, agreement_id: int) -> bool:
             "sign_url": settings.SITE_URL + reverse("portal:sign", args=[req.reference]),
             "portal_signing": sealing_configured(),
             "expiry_days": settings.FPA_EXPIRY_DAYS,
+            "expires_on": addition.agreement_expires_on(),
+            "reminder": reminder,
             "feedback_email": settings.FEEDBACK_TEAM_EMAIL,
         },
     )
     message = EmailMessage(
         subject=one_line(
-            f"Amended Federation Partnering Agreement adding {addition.domain.display_name} "
-            f"for {req.organisation.name} ({req.reference})"
+            f"{'Reminder: sign the ' if reminder else ''}"
+            f"{'a' if reminder else 'A'}mended Federation Partnering Agreement adding "
+            f"{addition.domain.display_name} for {req.organisation.name} ({req.reference})"
         ),
         body=body,
         from_email=settings.DEFAULT_FROM_EMAIL,
@@ -114,7 +118,8 @@ def send_amendment_email(*, agreement_id: int) -> bool:
         message.attach(
             agreement.download_name.replace(".pdf", "-amended.pdf"), pdf.read(), "application/pdf"
         )
-    return send_once(key=f"agreement:{agreement.pk}:amendment_sent", req=req, message=message)
+    kind = f"amendment_reminder:{reminder}" if reminder else "amendment_sent"
+    return send_once(key=f"agreement:{agreement.pk}:{kind}", req=req, message=message)
 
 
 def send_agreement_request_email(*, request_id: int, kind: str, key: str) -> bool:

@@ -99,6 +99,20 @@ def unsigned_overdue(now: datetime | None = None) -> QuerySet[FederationRequest]
     return requests
 
 
+def amendments_unsigned_overdue(now: datetime | None = None) -> QuerySet[Agreement]:
+    """Amended agreements (adding a domain) waiting for a signature longer than
+    FPA_REMINDER_DAYS, lapsed or not (callers judge the expiry)."""
+    cutoff = (now or timezone.now()) - timedelta(days=settings.FPA_REMINDER_DAYS)
+    amendments: QuerySet[Agreement] = Agreement.objects.select_related(
+        "request", "domain_addition__domain"
+    ).filter(
+        domain_addition__state=AdditionState.APPROVED,
+        domain_addition__agreement_sent_at__lte=cutoff,
+        received_at__isnull=True,
+    )
+    return amendments
+
+
 def evidence_overdue(now: datetime | None = None) -> QuerySet[FederationRequest]:
     """Signed requests still short of evidence longer than EVIDENCE_REMINDER_DAYS after signing."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.EVIDENCE_REMINDER_DAYS)

@@ -66,8 +66,8 @@ def agreement_email(agreement_id: int) -> bool:
 
 
 @shared_task(base=AgreementEmailTask, **EMAIL_TASK_OPTIONS)
-def amendment_email(agreement_id: int) -> bool:
-    return emails.send_amendment_email(agreement_id=agreement_id)
+def amendment_email(agreement_id: int, reminder: int = 0) -> bool:
+    return emails.send_amendment_email(agreement_id=agreement_id, reminder=reminder)
 
 
 @shared_task(

@@ -1,6 +1,7 @@
 """Reminders and expiry (beat, daily): the SPOC and signatory are reminded of an unsigned FPA
-and of missing or returned evidence; an FPA unsigned for FPA_EXPIRY_DAYS expires and the request
-goes back to "reviewed" for a fresh one. Staff find the overdue requests with the admin filter."""
+(or an unsigned amendment adding a domain) and of missing or returned evidence; an FPA unsigned
+for FPA_EXPIRY_DAYS expires and the request goes back to "reviewed" for a fresh one. Staff find
+the overdue requests with the admin filter."""
 
 from datetime import datetime
 
@@ -10,9 +11,12 @@ from django.utils import timezone
 
 from requests_app.audit import SYSTEM_LABEL, audit
 from requests_app.models import FederationRequest, OutboxMessage, State
+from requests_app.outbox import enqueue_after_commit
 from requests_app.services.locking import apply_transition, lock_request
 
 from .. import selectors
+from ..models import Agreement
+from .amendments import AMENDMENT_EMAIL_TASK
 from .notices import REQUEST_EMAIL_TASK, queue_agreement_email
 
 
@@ -102,4 +106,39 @@ def agreement_reminders(now: datetime | None = None) -> dict[str, int]:
             days=settings.EVIDENCE_REMINDER_DAYS,
             now=now,
         )
-    return {"expired": len(expired), "fpa_reminders": unsigned, "evidence_reminders": evidence}
+    amendments = sum(
+        _remind_amendment(agreement, now=now)
+        for agreement in selectors.amendments_unsigned_overdue(now)
+    )
+    return {
+        "expired": len(expired),
+        "fpa_reminders": unsigned,
+        "evidence_reminders": evidence,
+        "amendment_reminders": amendments,
+    }
+
+
+def _remind_amendment(agreement: Agreement, *, now: datetime) -> bool:
+    """Queue the reminder to sign an amended agreement for this period of FPA_REMINDER_DAYS
+    (once per period), unless it has lapsed: the daily expiry of additions ends it."""
+    addition = agreement.domain_addition
+    assert addition is not None and addition.agreement_sent_at is not None  # the selector's
+    if addition.agreement_lapsed(now):
+        return False
+    period = (now - addition.agreement_sent_at).days // settings.FPA_REMINDER_DAYS
+    queued = OutboxMessage.objects.filter(
+        task_name=AMENDMENT_EMAIL_TASK,
+        kwargs__agreement_id=agreement.pk,
+        kwargs__reminder=period,
+    )
+    if queued.exists():  # outbox rows stay after they are sent: a lasting record
+        return False
+    with transaction.atomic():
+        enqueue_after_commit(AMENDMENT_EMAIL_TASK, agreement_id=agreement.pk, reminder=period)
+        audit(
+            agreement.request,
+            None,
+            "reminder.amendment",
+            message=f"Reminder {period} to sign the amendment adding {addition.domain.name}.",
+        )
+    return True

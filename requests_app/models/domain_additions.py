@@ -89,6 +89,12 @@ class DomainAddition(models.Model):
             <= (now or timezone.now()) - timedelta(days=settings.FPA_EXPIRY_DAYS)
         )
 
+    def agreement_expires_on(self):
+        """The day the amended agreement expires unsigned (None before it is sent)."""
+        if self.agreement_sent_at is None:
+            return None
+        return timezone.localdate(self.agreement_sent_at + timedelta(days=settings.FPA_EXPIRY_DAYS))
+
     # -- transitions (state and its own fields only) ------------------------------------------
 
     @transition(field=state, source=AdditionState.REQUESTED, target=AdditionState.APPROVED)

@@ -14,9 +14,11 @@ from django.utils import timezone
 
 from agreements.models import Agreement
 from agreements.pdf import agreement_domains
+from agreements.emails import send_amendment_email
 from agreements.selectors import amendment_out_for_signature, current_agreement
 from agreements.services.agreements import agreement_render
 from agreements.services.amendments import amendment_record_signature, domain_addition_approve
+from agreements.services.reminders import agreement_reminders
 from portal_kit.errors import ActionRefused, AnswerNeeded
 from requests_app.emails import send_domain_addition_email
 from requests_app.models import (
@@ -444,6 +446,43 @@ def test_an_unsigned_amendment_expires_judged_when_recording_and_by_the_job(
     assert not AllowListEntry.objects.filter(domain=NEW).exists()
     assert send_domain_addition_email(addition_id=addition.pk, kind="expired")
     assert "was not signed in time, so it has expired" in " ".join(mail.outbox[-1].body.split())
+
+
+def test_an_unsigned_amendment_is_reminded_once_a_period_until_it_lapses(
+    federated, feedback_user, settings
+):
+    settings.FPA_REMINDER_DAYS = 7
+    addition, agreement = approved(federated, feedback_user)
+    sent = addition.agreement_sent_at
+
+    def reminders_at(days: float) -> int:
+        with time_machine.travel(sent + timedelta(days=days), tick=False):
+            return agreement_reminders()["amendment_reminders"]
+
+    assert reminders_at(6) == 0  # not yet a week
+    assert reminders_at(7.5) == 1
+    assert reminders_at(8) == 0  # once a period
+    assert reminders_at(14.5) == 1
+    assert reminders_at(settings.FPA_EXPIRY_DAYS + 0.5) == 0  # lapsed: expiry, not a reminder
+    queued = OutboxMessage.objects.filter(
+        task_name="agreements.tasks.amendment_email", kwargs__agreement_id=agreement.pk
+    ).order_by("pk")
+    assert [row.kwargs.get("reminder", 0) for row in queued] == [0, 1, 2]
+    assert list(
+        AuditEvent.objects.filter(request=federated, action="reminder.amendment")
+        .order_by("pk")
+        .values_list("actor_label", "message")
+    ) == [
+        ("system", f"Reminder 1 to sign the amendment adding {NEW}."),
+        ("system", f"Reminder 2 to sign the amendment adding {NEW}."),
+    ]
+
+    assert send_amendment_email(agreement_id=agreement.pk, reminder=1)
+    assert not send_amendment_email(agreement_id=agreement.pk, reminder=1)  # sent once
+    reminder = mail.outbox[-1]
+    assert reminder.subject.startswith("Reminder: sign the amended Federation Partnering Agreement")
+    expires = timezone.localdate(sent + timedelta(days=settings.FPA_EXPIRY_DAYS))
+    assert f"It expires on\n{expires:%-d %B %Y}" in reminder.body
 
 
 def test_asking_again_expires_a_lapsed_amendment_first(federated, feedback_user, settings):
