@@ -12,9 +12,9 @@ from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
+from agreements.emails import send_amendment_email
 from agreements.models import Agreement
 from agreements.pdf import agreement_domains
-from agreements.emails import send_amendment_email
 from agreements.selectors import amendment_out_for_signature, current_agreement
 from agreements.services.agreements import agreement_render
 from agreements.services.amendments import amendment_record_signature, domain_addition_approve
