@@ -92,6 +92,26 @@ class WorkbenchViews:
     def _back(self, req):
         return redirect("admin:requests_app_federationrequest_change", req.pk)
 
+    def _form_page(self, request, req, *, form, act, title, explanation, submit):
+        """A staff action's page: its form, and on a valid POST act(answers), which returns
+        what was done in words. A refusal goes back to the request with its sentence; an answer
+        still missing (AnswerNeeded) shows the form again with what was typed."""
+        if request.method == "POST" and (form is None or form.is_valid()):
+            try:
+                done = act(form.cleaned_data if form else {})
+            except AnswerNeeded as refusal:
+                assert form is not None  # only a form's answers can be missing
+                form.add_error(None, str(refusal))
+            except ActionRefused as refusal:
+                messages.error(request, str(refusal))
+                return self._back(req)
+            else:
+                messages.success(request, done)
+                return self._back(req)
+        return self._render(
+            request, req, title=title, form=form, explanation=explanation, submit=submit
+        )
+
     def action_view(self, request, pk, action):
         req = self._request_or_404(request, pk)
         if action not in ACTIONS:
@@ -106,23 +126,12 @@ class WorkbenchViews:
                 form = form_class.for_request(request)
             else:
                 form = form_class(request.POST) if request.method == "POST" else form_class()
-        if request.method == "POST" and (form is None or form.is_valid()):
-            try:
-                done = handler(req, request.user, form.cleaned_data if form else {})
-            except AnswerNeeded as refusal:
-                assert form is not None  # only a form's answers can be missing
-                form.add_error(None, str(refusal))
-            except ActionRefused as refusal:
-                messages.error(request, str(refusal))
-                return self._back(req)
-            else:
-                messages.success(request, done)
-                return self._back(req)
-        return self._render(
+        return self._form_page(
             request,
             req,
-            title=f"{label}: {req.reference}",
             form=form,
+            act=lambda answers: handler(req, request.user, answers),
+            title=f"{label}: {req.reference}",
             explanation=explanation(req) if callable(explanation) else explanation,
             submit=label,
         )
@@ -152,30 +161,27 @@ class WorkbenchViews:
         domains = list(req.domains.kept())
         data = request.POST if request.method == "POST" else None
         form = DomainRemoveForm(data, domains=domains)
-        if request.method == "POST" and form.is_valid():
-            try:
-                removed = domain_changes.domain_remove(
-                    request_id=req.pk,
-                    domain_id=form.cleaned_data["domain"],
-                    actor=request.user,
-                    effective_date=form.cleaned_data["effective_date"],
-                    reason=form.cleaned_data["reason"],
-                )
-            except ActionRefused as refusal:
-                messages.error(request, str(refusal))
-            else:
-                messages.success(
-                    request,
-                    f"Removed {removed.display_name} from {req.reference}: it leaves the "
-                    f"allow list from {removed.removed_from:%d %B %Y}. Apply the allow list's "
-                    "change set to the tenant.",
-                )
-            return self._back(req)
-        return self._render(
+
+        def remove(answers) -> str:
+            removed = domain_changes.domain_remove(
+                request_id=req.pk,
+                domain_id=answers["domain"],
+                actor=request.user,
+                effective_date=answers["effective_date"],
+                reason=answers["reason"],
+            )
+            return (
+                f"Removed {removed.display_name} from {req.reference}: it leaves the allow "
+                f"list from {removed.removed_from:%d %B %Y}. Apply the allow list's change set "
+                "to the tenant."
+            )
+
+        return self._form_page(
             request,
             req,
-            title=f"Remove a domain: {req.reference}",
             form=form,
+            act=remove,
+            title=f"Remove a domain: {req.reference}",
             explanation="The domain leaves the allow list from the date given and stays "
             "recorded on the request; the agreement stands for the other domains. The "
             "organisation is emailed the reason. The last domain cannot be removed: that is "
@@ -200,50 +206,41 @@ class WorkbenchViews:
             form = form_class.for_request(request)
         else:
             form = form_class(request.POST) if request.method == "POST" else form_class()
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                if verb == "approve":
-                    amendments.domain_addition_approve(
-                        addition_id=addition.pk,
-                        actor=request.user,
-                        notes=data["notes"],
-                        override_reason=data["override_reason"],
-                    )
-                    done = (
-                        f"Adding {addition.domain.display_name} is approved: the amended "
-                        "agreement is being rendered and is emailed for signature as soon as it is."
-                    )
-                elif verb == "refuse":
-                    domain_additions.domain_addition_refuse(
-                        addition_id=addition.pk, actor=request.user, reason=data["reason"]
-                    )
-                    done = (
-                        f"Refused: {addition.domain.display_name} is not added; the "
-                        "organisation has been emailed the reason."
-                    )
-                else:
-                    amendments.amendment_record_signature(
-                        addition_id=addition.pk, actor=request.user, **data
-                    )
-                    done = (
-                        f"The amended agreement is signed: {addition.domain.display_name} is on "
-                        "the allow list from today. Apply the allow list's change set to the "
-                        "tenant."
-                    )
-            except AnswerNeeded as refusal:
-                form.add_error(None, str(refusal))
-            except ActionRefused as refusal:
-                messages.error(request, str(refusal))
-                return self._back(req)
-            else:
-                messages.success(request, done)
-                return self._back(req)
-        return self._render(
+        name = addition.domain.display_name
+
+        def act(answers) -> str:
+            if verb == "approve":
+                amendments.domain_addition_approve(
+                    addition_id=addition.pk,
+                    actor=request.user,
+                    notes=answers["notes"],
+                    override_reason=answers["override_reason"],
+                )
+                return (
+                    f"Adding {name} is approved: the amended agreement is being rendered and is "
+                    "emailed for signature as soon as it is."
+                )
+            if verb == "refuse":
+                domain_additions.domain_addition_refuse(
+                    addition_id=addition.pk, actor=request.user, reason=answers["reason"]
+                )
+                return (
+                    f"Refused: {name} is not added; the organisation has been emailed the reason."
+                )
+            amendments.amendment_record_signature(
+                addition_id=addition.pk, actor=request.user, **answers
+            )
+            return (
+                f"The amended agreement is signed: {name} is on the allow list from today. "
+                "Apply the allow list's change set to the tenant."
+            )
+
+        return self._form_page(
             request,
             req,
-            title=f"{label}: {addition.domain.display_name}, {req.reference}",
             form=form,
+            act=act,
+            title=f"{label}: {name}, {req.reference}",
             explanation=explanation,
             submit=label,
         )
@@ -256,25 +253,22 @@ class WorkbenchViews:
             messages.error(request, "You do not have permission to close remediation cases.")
             return self._back(req)
         form = ReasonForm(request.POST) if request.method == "POST" else ReasonForm()
-        if request.method == "POST" and form.is_valid():
-            try:
-                remediation.remediation_close(
-                    case_id=case.pk, actor=request.user, reason=form.cleaned_data["reason"]
-                )
-            except ActionRefused as refusal:
-                messages.error(request, str(refusal))
-            else:
-                messages.success(
-                    request,
-                    f"The remediation case of {req.reference} is closed; the organisation is "
-                    "emailed the reason.",
-                )
-            return self._back(req)
-        return self._render(
+
+        def close(answers) -> str:
+            remediation.remediation_close(
+                case_id=case.pk, actor=request.user, reason=answers["reason"]
+            )
+            return (
+                f"The remediation case of {req.reference} is closed; the organisation is "
+                "emailed the reason."
+            )
+
+        return self._form_page(
             request,
             req,
-            title=f"Close the remediation case: {req.reference}",
             form=form,
+            act=close,
+            title=f"Close the remediation case: {req.reference}",
             explanation="Close the case although the checks do not call it fixed (for example, "
             "the change was agreed with the team). The organisation is emailed the reason; a "
             "later worsening opens a new case.",
@@ -283,26 +277,23 @@ class WorkbenchViews:
 
     def evidence_add_view(self, request, pk):
         req = self._request_or_404(request, pk)
-        form = EvidenceForm.for_request(request)
-        if request.method == "POST" and form.is_valid():
-            try:
-                evidence.evidence_add(
-                    request_id=req.pk,
-                    actor=request.user,
-                    criterion_id=form.cleaned_data["criterion"].pk,
-                    upload=form.cleaned_data["file"],
-                    notes=form.cleaned_data["notes"],
-                )
-            except ActionRefused as refusal:
-                messages.error(request, str(refusal))
-            else:
-                messages.success(request, "The evidence was added.")
-            return self._back(req)
-        return self._render(
+
+        def add(answers) -> str:
+            evidence.evidence_add(
+                request_id=req.pk,
+                actor=request.user,
+                criterion_id=answers["criterion"].pk,
+                upload=answers["file"],
+                notes=answers["notes"],
+            )
+            return "The evidence was added."
+
+        return self._form_page(
             request,
             req,
+            form=EvidenceForm.for_request(request),
+            act=add,
             title=f"Add evidence: {req.reference}",
-            form=form,
             explanation="Evidence the organisation sent for one DCB1596 criterion.",
             submit="Add evidence",
         )
@@ -315,29 +306,21 @@ class WorkbenchViews:
         form = None
         if verb == "return":
             form = ReasonForm(request.POST) if request.method == "POST" else ReasonForm()
-        if request.method == "POST" and (form is None or form.is_valid()):
-            try:
-                if verb == "verify":
-                    evidence.evidence_verify(item_id=item.pk, actor=request.user)
-                else:
-                    evidence.evidence_return(
-                        item_id=item.pk, actor=request.user, reason=form.cleaned_data["reason"]
-                    )
-            except ActionRefused as refusal:
-                messages.error(request, str(refusal))
-            else:
-                messages.success(
-                    request,
-                    f"Evidence for “{item.criterion}” "
-                    f"{'verified' if verb == 'verify' else 'returned for rework'}.",
-                )
-            return self._back(req)
+
+        def act(answers) -> str:
+            if verb == "verify":
+                evidence.evidence_verify(item_id=item.pk, actor=request.user)
+                return f"Evidence for “{item.criterion}” verified."
+            evidence.evidence_return(item_id=item.pk, actor=request.user, reason=answers["reason"])
+            return f"Evidence for “{item.criterion}” returned for rework."
+
         title = "Verify evidence" if verb == "verify" else "Return evidence for rework"
-        return self._render(
+        return self._form_page(
             request,
             req,
-            title=f"{title}: {item.criterion}",
             form=form,
+            act=act,
+            title=f"{title}: {item.criterion}",
             explanation=f"{item.original_filename}, uploaded {item.uploaded_at:%d %B %Y}.",
             submit=title,
         )

@@ -28,6 +28,7 @@ from ..models import Agreement
 from ..sealing import describe_signatures
 from ..uploads import read_pdf_upload
 from .files import stored_file
+from .signatures import signed_copy_received
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -189,14 +190,15 @@ def amendment_record_signature(
         if refusal:
             raise ActionRefused(refusal)
         with stored_file(agreement.signed_copy, "signed.pdf", content):
-            agreement.signed_copy_sha256 = digest
-            agreement.signatory_name = signatory_name.strip()
-            agreement.signatory_job_title = signatory_job_title.strip()
-            agreement.signatory_is_director = True
-            agreement.signed_on = signed_on
-            agreement.received_at = timezone.now()
-            agreement.signature_check = signature_check
-            agreement.save()
+            signed_copy_received(
+                agreement,
+                digest=digest,
+                signatory_name=signatory_name,
+                signatory_job_title=signatory_job_title,
+                signatory_is_director=True,
+                signed_on=signed_on,
+                signature_check=signature_check,
+            )
             amendment_signed(
                 req,
                 agreement,

@@ -59,14 +59,15 @@ def request_record_signature(
                 "recorded only while the agreement is out for signature."
             )
         with stored_file(agreement.signed_copy, "signed.pdf", content):
-            agreement.signed_copy_sha256 = digest
-            agreement.signatory_name = signatory_name.strip()
-            agreement.signatory_job_title = signatory_job_title.strip()
-            agreement.signatory_is_director = signatory_is_director
-            agreement.signed_on = signed_on
-            agreement.received_at = timezone.now()
-            agreement.signature_check = signature_check
-            agreement.save()
+            signed_copy_received(
+                agreement,
+                digest=digest,
+                signatory_name=signatory_name,
+                signatory_job_title=signatory_job_title,
+                signatory_is_director=signatory_is_director,
+                signed_on=signed_on,
+                signature_check=signature_check,
+            )
             apply_transition(
                 req,
                 actor=actor,
@@ -80,6 +81,28 @@ def request_record_signature(
                 _name_signatory(req, agreement=agreement, email=signatory_email, actor=actor)
             queue_request_email(req, "signed")
     return req
+
+
+def signed_copy_received(
+    agreement: Agreement,
+    *,
+    digest: str,
+    signatory_name: str,
+    signatory_job_title: str,
+    signatory_is_director: bool,
+    signed_on: date,
+    signature_check: str,
+) -> None:
+    """Record on agreement (its signed copy just stored) who signed it, when, and what its PDF
+    signatures say; the first agreement and an amendment alike."""
+    agreement.signed_copy_sha256 = digest
+    agreement.signatory_name = signatory_name.strip()
+    agreement.signatory_job_title = signatory_job_title.strip()
+    agreement.signatory_is_director = signatory_is_director
+    agreement.signed_on = signed_on
+    agreement.received_at = timezone.now()
+    agreement.signature_check = signature_check
+    agreement.save()
 
 
 def _name_signatory(
