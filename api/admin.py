@@ -21,6 +21,7 @@ from .services import (
     api_client_update,
     api_key_issue,
     api_key_revoke,
+    scopes_refusal,
 )
 
 KEY_SHOWN_TEMPLATE = "admin/api/apiclient/key_shown.html"
@@ -41,6 +42,22 @@ class ApiClientForm(forms.ModelForm):
     class Meta:
         model = ApiClient
         fields = ["name", "description", "scopes", "rate_limit_per_minute"]
+
+    acting_user = None  # set per request by ApiClientAdmin.get_form
+
+    def clean_name(self):
+        name = self.cleaned_data["name"].strip()
+        others = ApiClient.objects.exclude(pk=self.instance.pk)
+        if others.filter(name__iexact=name).exists():
+            raise forms.ValidationError(f"There is already an API client called {name}.")
+        return name
+
+    def clean_scopes(self):
+        scopes = self.cleaned_data["scopes"]
+        refusal = scopes_refusal(scopes, actor=self.acting_user)
+        if refusal:
+            raise forms.ValidationError(refusal)
+        return scopes
 
 
 class ApiKeyInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -69,6 +86,11 @@ class ApiClientAdmin(admin.ModelAdmin):
     list_display = ["name", "scope_list", "live_keys", "last_used", "revoked_at"]
     search_fields = ["name"]
     change_form_template = "admin/api/apiclient/change_form.html"
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        form.acting_user = request.user  # a new class each request: the scopes are judged by it
+        return form
 
     def get_inline_instances(self, request, obj=None):
         return super().get_inline_instances(request, obj) if obj else []  # no keys before save

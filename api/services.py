@@ -6,6 +6,7 @@ once, to be shown once, and only its hash is kept.
 
 from __future__ import annotations
 
+import secrets
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -41,11 +42,35 @@ def _permissions_for(scopes: list[str]) -> list[Permission]:
     return found
 
 
-def _clean_scopes(scopes: list[str]) -> list[str]:
+def scopes_refusal(scopes: list[str], *, actor: User) -> str:
+    """Why actor may not give a client these scopes, or "": a scope unknown, or one whose
+    permission actor does not hold (no one hands a system more than they may do themselves)."""
     unknown = sorted(set(scopes) - set(SCOPES))
     if unknown:
-        raise ActionRefused(f"Unknown scope: {', '.join(unknown)}.")
+        return f"Unknown scope: {', '.join(unknown)}."
+    for scope in scopes:
+        lacking = [perm for perm in SCOPE_PERMISSIONS.get(scope, ()) if not actor.has_perm(perm)]
+        if lacking:
+            return (
+                f"You may not give a client the scope {scope}: it needs the permission "
+                f"{', '.join(lacking)}, which you do not hold."
+            )
+    return ""
+
+
+def _clean_scopes(scopes: list[str], *, actor: User) -> list[str]:
+    refusal = scopes_refusal(scopes, actor=actor)
+    if refusal:
+        raise ActionRefused(refusal)
     return [scope for scope in SCOPES if scope in scopes]  # the documented order, no repeats
+
+
+def _account_username(name: str) -> str:
+    """A readable username for the client's account (the audit log shows it), unique even
+    when two names slugify alike or a name has no Latin letters."""
+    base = f"api-client-{slugify(name)[:100] or 'client'}"
+    taken = get_user_model().objects.filter(username=base).exists()
+    return f"{base}-{secrets.token_hex(3)}" if taken else base
 
 
 def api_client_create(
@@ -60,7 +85,7 @@ def api_client_create(
     """Register a client with its service account and first key; the key's plaintext is
     returned here and nowhere else."""
     ensure_may(actor, "manage_api_clients")
-    scopes = _clean_scopes(scopes)
+    scopes = _clean_scopes(scopes, actor=actor)
     name = name.strip()
     if not name:
         raise ActionRefused("Enter the client's name.")
@@ -68,7 +93,7 @@ def api_client_create(
         if ApiClient.objects.filter(name__iexact=name).exists():
             raise ActionRefused(f"There is already an API client called {name}.")
         account = get_user_model().objects.create(
-            username=f"api-client-{slugify(name)[:120]}",
+            username=_account_username(name),
             first_name=name[:150],
             is_staff=False,  # never signs in to the admin: it has no password either
         )
@@ -98,7 +123,7 @@ def api_client_update(
 ) -> ApiClient:
     """Change what a client may do and how often; its service account's permissions follow."""
     ensure_may(actor, "manage_api_clients")
-    scopes = _clean_scopes(scopes)
+    scopes = _clean_scopes(scopes, actor=actor)
     if rate_limit_per_minute < 1:
         raise ActionRefused("A client may make at least 1 call a minute.")
     with transaction.atomic():

@@ -10,7 +10,10 @@ from tests.factories import UserFactory
 
 @pytest.fixture
 def api_admin(db):
-    return UserFactory(username="ada.apiadmin", groups=["API administrators"])
+    """An API administrator who may herself do what every scope lets a client do."""
+    return UserFactory(
+        username="ada.apiadmin", groups=["API administrators", "Feedback team", "Service desk"]
+    )
 
 
 @pytest.fixture

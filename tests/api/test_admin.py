@@ -6,6 +6,7 @@ import pytest
 
 from api.models import ApiClient, ApiKey
 from tests.conftest import StaffClient
+from tests.factories import UserFactory
 
 from .conftest import calling_with
 
@@ -81,3 +82,23 @@ def test_the_feedback_team_cannot_reach_the_key_buttons(make_api_client, feedbac
 
     assert response.status_code == 403
     assert client.keys.count() == 1
+
+
+def test_a_name_taken_in_another_case_or_a_scope_beyond_the_admin_is_a_form_error(
+    make_api_client,
+):
+    make_api_client(["requests:read"], name="Service desk")
+    only_admin = UserFactory(username="andy.apionly", groups=["API administrators"])
+    browser = StaffClient()
+    browser.force_login(only_admin)
+
+    response = browser.post(
+        "/admin/api/apiclient/add/",
+        {"name": "service DESK", "scopes": ["allowlist:apply"], "rate_limit_per_minute": "60"},
+    )
+
+    assert response.status_code == 200  # the form again, not a 500
+    page = response.content.decode()
+    assert "There is already an API client called service DESK." in page
+    assert "You may not give a client the scope allowlist:apply" in page
+    assert ApiClient.objects.count() == 1

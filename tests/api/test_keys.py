@@ -9,7 +9,13 @@ import time_machine
 from django.utils import timezone
 
 from api.models import ApiClient, ApiKey
-from api.services import api_client_revoke, api_client_update, api_key_issue, api_key_revoke
+from api.services import (
+    api_client_create,
+    api_client_revoke,
+    api_client_update,
+    api_key_issue,
+    api_key_revoke,
+)
 from portal_kit.errors import ActionRefused
 from requests_app.models import AuditEvent
 from tests.factories import UserFactory
@@ -220,3 +226,43 @@ def test_the_schema_and_its_documentation_are_served_without_a_cdn(client):
     assert docs.status_code == 200
     assert b"cdn" not in docs.content.lower()
     assert b"swagger-ui" in docs.content
+
+
+@pytest.mark.parametrize(
+    ("scope", "permission"),
+    [
+        ("requests:write", "requests_app.raise_on_behalf"),
+        ("support:write", "support.change_supportrequest"),
+        ("allowlist:apply", "requests_app.federate_request"),
+    ],
+)
+def test_no_one_gives_a_client_a_permission_they_do_not_hold(make_api_client, scope, permission):
+    """An API administrator who is not in the Feedback team cannot make a client that
+    federates, replies to support or raises requests in their stead."""
+    only_admin = UserFactory(username="andy.apionly", groups=["API administrators"])
+    assert not only_admin.has_perm(permission)
+    reader, _ = make_api_client(["requests:read"], name="Reader")
+
+    with pytest.raises(ActionRefused, match=f"the scope {scope}: it needs the permission"):
+        api_client_create(name="Overreach", scopes=[scope], actor=only_admin)
+    with pytest.raises(ActionRefused, match=f"the scope {scope}"):
+        api_client_update(
+            client_id=reader.pk, scopes=[scope], rate_limit_per_minute=120, actor=only_admin
+        )
+
+    assert not ApiClient.objects.filter(name="Overreach").exists()
+    assert ApiClient.objects.get(pk=reader.pk).scopes == ["requests:read"]
+    client, _ = api_client_create(name="Reads only", scopes=["support:read"], actor=only_admin)
+    assert client.scopes == ["support:read"]  # read scopes give no permission: allowed
+
+
+def test_names_that_slugify_alike_get_accounts_of_their_own(make_api_client):
+    first, _ = make_api_client(["requests:read"], name="Service desk")
+    second, _ = make_api_client(["requests:read"], name="Service-desk")
+    third, _ = make_api_client(["requests:read"], name="Служба")
+    fourth, _ = make_api_client(["requests:read"], name="Сервис")
+
+    usernames = [c.user.username for c in (first, second, third, fourth)]
+    assert len(set(usernames)) == 4
+    assert usernames[0] == "api-client-service-desk"
+    assert all(name.startswith("api-client-") for name in usernames)

@@ -20,10 +20,11 @@ DEMO_REQUESTS = [
 
 # Two in the Feedback team: whoever verified a request's evidence may not federate it (four eyes).
 STAFF = [
-    ("feedback", "Feedback team"),
-    ("feedback2", "Feedback team"),
-    ("servicedesk", "Service desk"),
-    ("apiadmin", "API administrators"),
+    ("feedback", ["Feedback team"]),
+    ("feedback2", ["Feedback team"]),
+    ("servicedesk", ["Service desk"]),
+    # A client's scopes are limited to what whoever registers it may do: raise on behalf here.
+    ("apiadmin", ["API administrators", "Service desk"]),
 ]
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         logins = []
-        for username, group in STAFF:
+        for username, groups in STAFF:
             user, _ = get_user_model().objects.get_or_create(
                 username=username, defaults={"email": f"{username}@nhs.net"}
             )
@@ -40,9 +41,9 @@ class Command(BaseCommand):
             user.is_staff = True
             user.set_password(password)
             user.save()
-            user.groups.add(Group.objects.get(name=group))
+            user.groups.add(*Group.objects.filter(name__in=groups))
             key = authenticator_secret(authenticator_enrol(user=user))
-            logins.append((group, username, password, key))
+            logins.append((" and ".join(groups), username, password, key))
 
         if not FederationRequest.objects.exists():
             for name, ods_code, domains in DEMO_REQUESTS:
