@@ -29,14 +29,20 @@ class OrganisationSerializer(serializers.Serializer):
 class DomainSerializer(serializers.Serializer):
     name = serializers.CharField(source="display_name", help_text="As people write it (U-label).")
     a_label = serializers.CharField(source="name", help_text="The IDNA A-label (ASCII).")
-    status = serializers.SerializerMethodField(help_text="live, removed, or closed.")
+    status = serializers.SerializerMethodField(
+        help_text="live: covered by the request; pending_addition: asked for after federation, "
+        "held for it but not on the agreement or the allow list until its amended agreement is "
+        "signed; removed; or closed (the request ended)."
+    )
     removed_at = serializers.DateTimeField(allow_null=True)
     removed_from = serializers.DateField(allow_null=True, help_text="Off the allow list from.")
 
     def get_status(self, domain) -> str:
         if domain.removed_at is not None:
             return "removed"
-        return "live" if domain.is_live else "closed"
+        if not domain.is_live:
+            return "closed"
+        return "pending_addition" if domain.pending_addition else "live"
 
 
 class RequestSummarySerializer(serializers.Serializer):

@@ -119,7 +119,10 @@ def check_run_record(*, run_id: int, domain: str, report_dict: dict[str, Any]) -
 def _complete(run: CheckRun, verdicts: dict[str, str]) -> None:
     """Mark the run complete, flag what got worse since the request's previous run, and open,
     add to or close the request's remediation case."""
-    results = _results_by_domain(run)
+    # Only the domains the agreement covers can have got worse on it: a domain asked to be
+    # added is checked for the team's review, and has no case to open until it is added.
+    covered = set(run.request.domains.kept().values_list("name", flat=True))
+    results = {name: found for name, found in _results_by_domain(run).items() if name in covered}
     run.worsened = worsened_checks(_last_known(run), results)
     run.state = CheckRunState.COMPLETE
     run.completed_at = timezone.now()

@@ -10,12 +10,15 @@ from django.utils import timezone
 
 from requests_app.audit import audit
 from requests_app.models import AuditEvent, Channel, FederationRequest, State
+from requests_app.services.domain_additions import domain_addition_request
+from requests_app.services.lifecycle import request_federate
 from tests.api.conftest import calling_with
 from tests.factories import (
     EvidenceItemFactory,
     FederationRequestFactory,
     OrganisationFactory,
     complete_check_run,
+    request_in,
 )
 
 pytestmark = pytest.mark.django_db
@@ -351,3 +354,19 @@ def test_a_domain_live_elsewhere_is_refused_with_the_service_desks_sentence(api)
     (sentence,) = answer.json()["errors"]["domains"]
     assert "riverside-hospice.org.uk" in sentence and holder.reference in sentence
     assert FederationRequest.objects.count() == 1
+
+
+def test_a_domain_asked_for_after_federation_is_pending_not_live(api, feedback_user):
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user, domains=["kept.example.org.uk"])
+    request_federate(request_id=req.pk, actor=feedback_user)
+    spoc = req.contacts.get(role="spoc").email
+    domain_addition_request(request_id=req.pk, actor_email=spoc, domain="asked.example.org.uk")
+
+    body = api.get(f"{LIST}{req.reference}/").json()
+
+    assert {(d["a_label"], d["status"]) for d in body["domains"]} == {
+        ("kept.example.org.uk", "live"),
+        ("asked.example.org.uk", "pending_addition"),
+    }
+    listed = api.get(LIST, {"state": "federated"}).json()["results"]
+    assert [row["domains"] for row in listed] == [["kept.example.org.uk"]]

@@ -30,6 +30,7 @@ from requests_app.models import (
     ContactRole,
     DomainAddition,
     OutboxMessage,
+    RemediationCase,
     State,
 )
 from requests_app.selectors import allow_list_change_set, allow_list_rows
@@ -37,7 +38,7 @@ from requests_app.services.allow_list import (
     allow_list_change_set_applied,
     allow_list_change_set_export,
 )
-from requests_app.services.check_runs import check_run_record
+from requests_app.services.check_runs import check_run_record, check_run_start
 from requests_app.services.domain_additions import (
     ADDITION_EMAIL_TASK,
     domain_addition_refuse,
@@ -540,3 +541,30 @@ def test_removing_a_domain_leaves_an_ask_still_under_review(federated, feedback_
         reason="Retired.",
     )
     assert DomainAddition.objects.get(pk=addition.pk).state == AdditionState.REQUESTED
+
+
+def test_a_domain_only_asked_for_opens_no_remediation_case_when_its_checks_worsen(
+    federated, feedback_user
+):
+    """It is not on the agreement yet: its checks are for the team's review, not a case."""
+    addition = ask(federated)
+    finish_checks(addition, "pass")
+    run = check_run_start(request_id=federated.pk, actor=feedback_user)
+    for name in run.names:
+        verdict = "fail" if name == NEW else "pass"
+        check_run_record(
+            run_id=run.pk,
+            domain=name,
+            report_dict={
+                "domain": name,
+                "checked_at": timezone.now().isoformat(),
+                "verdict": verdict,
+                "checks": [{"id": "dmarc", "status": verdict, "summary": f"DMARC: {verdict}"}],
+            },
+        )
+
+    run.refresh_from_db()
+    assert NEW in run.names and run.state == "complete"
+    assert run.worsened == []
+    assert not RemediationCase.objects.filter(request=federated).exists()
+    assert not AuditEvent.objects.filter(request=federated, action="checks.worsened").exists()
