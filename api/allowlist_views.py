@@ -38,13 +38,14 @@ class FormatIsNotARenderer(DefaultContentNegotiation):
 
 
 class AllowListView(APIView):
-    """The allow list: every domain on it, with the date it took (or takes) effect."""
+    """The allow list as the tenant should hold it today: every domain in effect, with the date
+    it took effect (one starting later is not in it until its day)."""
 
     required_scopes = {"GET": "allowlist:read"}
 
     @extend_schema(operation_id="allowlist_snapshot", responses=AllowListSnapshotSerializer)
     def get(self, request):
-        rows = allow_list_rows()
+        rows = allow_list_rows(on_date=timezone.localdate())
         return Response(
             AllowListSnapshotSerializer(
                 {

@@ -222,10 +222,11 @@ def _claim(*, delivery_id: int, token: str) -> _Claimed | Outcome:
         if (
             row.attempts >= settings.WEBHOOK_MAX_ATTEMPTS
             or not endpoint.active
-            or endpoint.client.revoked_at
+            or not endpoint.client.has_scope(EVENT_TYPES[row.event_type])
         ):
             # Spent (a run died after its last attempt), or the endpoint switched off, or its
-            # client revoked since the event was queued: nothing more is sent.
+            # client revoked or no longer allowed to read this event since it was queued (a
+            # retry or a replay included): nothing more is sent.
             row.status = DeliveryStatus.FAILED
             row.claim_token = ""
             row.save(update_fields=["status", "claim_token"])

@@ -7,7 +7,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from api.services import api_client_revoke
+from api.services import api_client_revoke, api_client_update
 from requests_app.models import OutboxMessage
 from tests.factories import FederationRequestFactory
 from webhooks import signing
@@ -129,12 +129,19 @@ def test_the_backoff_doubles_and_stays_under_the_broker_cap(settings):
     assert max(waits) == settings.TASK_RETRY_BACKOFF_MAX
 
 
-def test_nothing_is_sent_once_the_client_is_revoked_or_the_endpoint_switched_off(
+def test_nothing_is_sent_once_the_client_is_revoked_unscoped_or_the_endpoint_switched_off(
     queue, webhook_admin
 ):
     with Receiver([200]) as receiver:
         revoked, _ = queue(receiver.url)
         api_client_revoke(client_id=revoked.endpoint.client_id, actor=webhook_admin)
+        unscoped, _ = queue(receiver.url)
+        api_client_update(
+            client_id=unscoped.endpoint.client_id,
+            scopes=["support:read"],  # no longer reads requests: their events stop
+            rate_limit_per_minute=120,
+            actor=webhook_admin,
+        )
         switched_off, _ = queue(receiver.url)
         webhook_endpoint_update(
             endpoint_id=switched_off.endpoint_id,
@@ -144,6 +151,7 @@ def test_nothing_is_sent_once_the_client_is_revoked_or_the_endpoint_switched_off
         )
 
         assert webhook_deliver(delivery_id=revoked.pk).status == "failed"
+        assert webhook_deliver(delivery_id=unscoped.pk).status == "failed"
         assert webhook_deliver(delivery_id=switched_off.pk).status == "failed"
 
         assert receiver.posts() == []
