@@ -84,7 +84,7 @@ def request_detail(request, reference):
     )
     if reattestation_now is not None and req.state in REATTESTATION_ACTIVE_STATES:
         tasks.append(reattestation_task(req, reattestation_now, roles=roles))
-    addition = domain_additions.open_addition(req)
+    addition = request_selectors.open_addition(req)
     amendment = agreement_selectors.amendment_out_for_signature(req)
     if addition is not None:
         tasks.append(

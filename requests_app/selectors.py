@@ -13,6 +13,7 @@ from .allow_list_formats import AllowListRow
 from .audit_chain import CHAINED_FIELDS, ChainReport, verify
 from .models import (
     OFFBOARDING_STATES,
+    AdditionState,
     AllowListApplication,
     AllowListEntry,
     AuditEvent,
@@ -21,6 +22,7 @@ from .models import (
     CheckStatus,
     Contact,
     ContactRole,
+    DomainAddition,
     FederationRequest,
     OffboardingAsk,
     OffboardingDecision,
@@ -390,3 +392,13 @@ def request_by_reference(reference: str) -> FederationRequest | None:
         .first()
     )
     return request
+
+
+def open_addition(req: FederationRequest) -> DomainAddition | None:
+    """The request's addition still open (asked, or its amended agreement out), or None."""
+    found: DomainAddition | None = (
+        DomainAddition.objects.select_related("domain")
+        .filter(request=req, state__in=[AdditionState.REQUESTED, AdditionState.APPROVED])
+        .first()
+    )
+    return found

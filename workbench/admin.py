@@ -16,7 +16,7 @@ from federation_portal.permissions import may
 from requests_app import selectors
 from requests_app.domains import domain_unicode
 from requests_app.models import AdditionState, FederationRequest, State
-from requests_app.services import domain_additions, domain_changes
+from requests_app.services import domain_changes
 
 from . import reattestations  # noqa: F401 (registers the re-attestation campaign's admin)
 from .actions import available_actions
@@ -207,7 +207,7 @@ class FederationRequestAdmin(WorkbenchViews, admin.ModelAdmin):
                 and not domain_changes.domain_removal_refusal(obj)
                 and obj.domains.kept().count() > 1
             )
-            addition = domain_additions.open_addition(obj)
+            addition = selectors.open_addition(obj)
             context["domain_addition"] = addition
             context["amendment"] = amendment_out_for_signature(obj)
             context["domain_addition_actions"] = _addition_actions(

@@ -35,6 +35,7 @@ from ..models import (
     review_checks_max_age,
 )
 from ..outbox import enqueue_after_commit
+from ..selectors import open_addition
 from .allow_list import allow_list_add
 from .check_runs import queue_check_run
 from .contacts import lock_request_for_contact
@@ -49,16 +50,6 @@ if TYPE_CHECKING:
 
 ADDITION_EMAIL_TASK = "requests_app.tasks.send_domain_addition_email"
 ONLY_THE_SPOC = "Only the request's SPOC can add a domain. Ask them, or the NHSmail Feedback team."
-
-
-def open_addition(req: FederationRequest) -> DomainAddition | None:
-    """The request's addition still open (asked, or its amended agreement out), or None."""
-    found: DomainAddition | None = (
-        DomainAddition.objects.select_related("domain")
-        .filter(request=req, state__in=[AdditionState.REQUESTED, AdditionState.APPROVED])
-        .first()
-    )
-    return found
 
 
 def domain_addition_refusal(req: FederationRequest, roles: set[str] | None = None) -> str:
@@ -312,7 +303,7 @@ def addition_expire_if_lapsed(
     return True
 
 
-def domain_additions_expire(now: datetime | None = None) -> int:
+def domain_additions_expire(*, now: datetime | None = None) -> int:
     """Beat, daily: expire additions whose amended agreement lapsed unsigned; how many."""
     expired = 0
     ids = DomainAddition.objects.filter(state=AdditionState.APPROVED).values_list("pk", flat=True)
@@ -324,7 +315,12 @@ def domain_additions_expire(now: datetime | None = None) -> int:
 
 
 def additions_cancel_open(
-    req: FederationRequest, *, actor: User | None, why: str, only_approved: bool = False
+    req: FederationRequest,
+    *,
+    actor: User | None,
+    why: str,
+    only_approved: bool = False,
+    actor_label: str = "",
 ) -> None:
     """Under req's row lock, as its agreement stops being in force (suspended, revoked,
     offboarded), or (only_approved) as the domains an amended agreement lists change: its open
@@ -344,6 +340,7 @@ def additions_cancel_open(
             action="cancel",
             audit_action="domain.addition_cancelled",
             message=f"{addition.domain.display_name} is not added: {why}",
+            actor_label=actor_label,
             reason=why,
         )
         _free(addition)

@@ -111,6 +111,7 @@ def _remove(
         why=f"{domain_unicode(domain.name)} was removed while the amended agreement listing it "
         "was out for signature. Ask again for a fresh one.",
         only_approved=True,
+        actor_label=actor_label,
     )
     # Its own task, not queue_request_email's: the email names the domain and its date.
     enqueue_after_commit(DOMAIN_REMOVED_EMAIL_TASK, request_id=req.pk, domain_id=domain.pk)

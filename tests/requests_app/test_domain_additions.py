@@ -45,7 +45,7 @@ from requests_app.services.domain_additions import (
     domain_addition_request,
     domain_additions_expire,
 )
-from requests_app.services.domain_changes import domain_remove
+from requests_app.services.domain_changes import domain_remove, domain_remove_by_contact
 from requests_app.services.lifecycle import request_federate
 from requests_app.services.suspension import request_suspend
 from tests.factories import FederationRequestFactory, UserFactory, blank_pdf, request_in
@@ -568,3 +568,21 @@ def test_a_domain_only_asked_for_opens_no_remediation_case_when_its_checks_worse
     assert run.worsened == []
     assert not RemediationCase.objects.filter(request=federated).exists()
     assert not AuditEvent.objects.filter(request=federated, action="checks.worsened").exists()
+
+
+def test_the_spoc_removing_a_listed_domain_is_who_cancels_the_amendment(feedback_user):
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user, domains=["gone.example.org.uk", KEPT])
+    request_federate(request_id=req.pk, actor=feedback_user)
+    addition, _ = approved(reload(req), feedback_user)
+
+    domain_remove_by_contact(
+        request_id=req.pk,
+        domain_id=req.domains.get(name="gone.example.org.uk").pk,
+        actor_email=spoc_email(req),
+        effective_date=timezone.localdate(),
+        reason="Retired.",
+    )
+
+    row = addition_rows(req)[-1]
+    assert (row[0], row[3], row[4]) == ("domain.addition_cancelled", None, spoc_email(req))
+    assert DomainAddition.objects.get(pk=addition.pk).state == AdditionState.CANCELLED
