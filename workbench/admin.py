@@ -65,9 +65,9 @@ def _addition_actions(user, addition, *, amendment_sent: bool) -> list[tuple[str
     if addition.state == AdditionState.REQUESTED:
         verbs = ["approve", "refuse"]
     elif amendment_sent:
-        verbs = ["record_signature"]
+        verbs = ["record_signature", "cancel"]
     else:
-        verbs = []
+        verbs = ["cancel"]  # approved, its amended agreement not sent (being prepared, or failed)
     return [(verb, ADDITION_VERBS[verb][0]) for verb in verbs if may(user, ADDITION_VERBS[verb][1])]
 
 

@@ -59,6 +59,14 @@ ADDITION_VERBS = {
         ReasonForm,
         "The domain is not added and is let go; the organisation is emailed the reason.",
     ),
+    "cancel": (
+        "Cancel the addition",
+        "refuse_domain_addition",
+        ReasonForm,
+        "The approval is withdrawn: the amended agreement can no longer be signed, the domain "
+        "is let go and the organisation is emailed the reason (for example, the agreement "
+        "could not be prepared). The SPOC may ask again.",
+    ),
     "record_signature": (
         "Record the signed amended agreement",
         "record_signature",
@@ -226,6 +234,14 @@ class WorkbenchViews:
                 )
                 return (
                     f"Refused: {name} is not added; the organisation has been emailed the reason."
+                )
+            if verb == "cancel":
+                domain_additions.domain_addition_cancel(
+                    addition_id=addition.pk, actor=request.user, reason=answers["reason"]
+                )
+                return (
+                    f"Cancelled: {name} is not added; the organisation has been emailed the "
+                    "reason."
                 )
             amendments.amendment_record_signature(
                 addition_id=addition.pk, actor=request.user, **answers

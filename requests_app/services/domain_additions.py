@@ -216,6 +216,34 @@ def domain_addition_refuse(*, addition_id: int, actor: User, reason: str) -> Dom
     return addition
 
 
+def domain_addition_cancel(*, addition_id: int, actor: User, reason: str) -> DomainAddition:
+    """The Feedback team withdraws an approved addition (its amended agreement could not be
+    prepared, or should not be signed after all), with the reason the organisation is
+    emailed; the domain is let go and its amended agreement can no longer be signed."""
+    ensure_may(actor, "refuse_domain_addition")
+    reason = reason.strip()
+    if not reason:
+        raise ActionRefused("Give the reason for cancelling; the organisation is told it.")
+    with transaction.atomic():
+        req, addition = lock_addition(addition_id)
+        if addition.state == AdditionState.REQUESTED:
+            raise ActionRefused(
+                f"Adding {addition.domain.display_name} is not approved yet: refuse it instead."
+            )
+        apply_addition_transition(
+            req,
+            addition,
+            actor=actor,
+            action="cancel",
+            audit_action="domain.addition_cancelled",
+            message=f"{addition.domain.display_name} is not added: {reason}",
+            reason=reason,
+        )
+        _free(addition)
+        queue_addition_email(addition, "cancelled")
+    return addition
+
+
 def addition_checks_refusal(
     req: FederationRequest, addition: DomainAddition, *, override_reason: str = ""
 ) -> str:

@@ -10,8 +10,14 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import Agreement
-from agreements.services.agreements import agreement_render
-from requests_app.models import AdditionState, AllowListEntry, DomainAddition, State
+from agreements.services.agreements import agreement_record_failure, agreement_render
+from requests_app.models import (
+    AdditionState,
+    AllowListEntry,
+    AuditEvent,
+    DomainAddition,
+    State,
+)
 from requests_app.services.check_runs import check_run_record
 from requests_app.services.domain_additions import domain_addition_request
 from requests_app.services.lifecycle import request_federate
@@ -74,7 +80,10 @@ def test_staff_approve_and_then_record_the_signed_amendment(client, feedback_use
     assert DomainAddition.objects.get().state == AdditionState.APPROVED
     agreement = Agreement.objects.get(domain_addition=addition)
     agreement_render(agreement_id=agreement.pk)
-    assert addition_links(client.get(change_url(addition.request))) == {"record_signature"}
+    assert addition_links(client.get(change_url(addition.request))) == {
+        "record_signature",
+        "cancel",
+    }
 
     recorded = client.post(
         verb_url(addition, "record_signature"),
@@ -106,6 +115,34 @@ def test_staff_refuse_with_a_reason(client, feedback_user, addition):
         ("success", f"Refused: {NEW} is not added; the organisation has been emailed the reason.")
     ]
     assert DomainAddition.objects.get().state == AdditionState.REFUSED
+    assert addition_links(client.get(change_url(addition.request))) == set()
+
+
+def test_an_amendment_that_could_not_be_prepared_is_cancelled_by_staff(
+    client, feedback_user, addition
+):
+    """Rendering failed: nothing is out for signature, so nothing would ever expire; staff
+    withdraw the approval and the domain is let go for the SPOC to ask again."""
+    client.force_login(feedback_user)
+    client.post(verb_url(addition, "approve"), {"notes": "Checks pass."})
+    agreement = Agreement.objects.get(domain_addition=addition)
+    agreement_record_failure(agreement_id=agreement.pk, reason="Rendering timed out.")
+    assert addition_links(client.get(change_url(addition.request))) == {"cancel"}
+
+    reason = "The agreement could not be prepared."
+    done = client.post(verb_url(addition, "cancel"), {"reason": reason}, follow=True)
+
+    assert shown_messages(done) == [
+        ("success", f"Cancelled: {NEW} is not added; the organisation has been emailed the reason.")
+    ]
+    cancelled = DomainAddition.objects.select_related("domain").get()
+    assert cancelled.state == AdditionState.CANCELLED
+    assert cancelled.domain.is_live is False  # may be asked for again
+    event = AuditEvent.objects.filter(action="domain.addition_cancelled").get()
+    assert (event.actor, event.message) == (
+        feedback_user,
+        f"{NEW} is not added: The agreement could not be prepared.",
+    )
     assert addition_links(client.get(change_url(addition.request))) == set()
 
 
