@@ -30,7 +30,7 @@ from requests_app.audit import audit
 from requests_app.outbox import enqueue_after_commit
 
 from . import signing
-from .addresses import url_refusal
+from .addresses import pinned_session, url_refusal, webhook_target
 from .events import DELIVER_TASK, EVENT_TYPES
 from .models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 
@@ -244,25 +244,27 @@ def _claim(*, delivery_id: int, token: str) -> _Claimed | Outcome:
 
 def _post(claimed: _Claimed) -> tuple[int | None, str]:
     """POST the event; (status code, "") or (None, why it was not sent or not answered)."""
-    refusal = url_refusal(claimed.url)  # judged again: a name may point elsewhere by now
-    if refusal:
+    # Judged again, and resolved once: the POST connects to the address judged here.
+    refusal, target = webhook_target(claimed.url)
+    if target is None:
         return None, f"Not sent: {refusal}"
     timestamp = int(time.time())
     try:
-        response = requests.post(
-            claimed.url,
-            data=claimed.body,
-            headers=signing.headers(
-                event_id=claimed.event_id,
-                secret=claimed.secret,
-                timestamp=timestamp,
-                body=claimed.body,
-            ),
-            timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT),
-            allow_redirects=False,  # a redirect could lead inside the network (SSRF)
-            stream=True,  # the answer's body is never read
-        )
-        response.close()
+        with pinned_session(target) as session:
+            response = session.post(
+                target.url,
+                data=claimed.body,
+                headers=signing.headers(
+                    event_id=claimed.event_id,
+                    secret=claimed.secret,
+                    timestamp=timestamp,
+                    body=claimed.body,
+                ),
+                timeout=(settings.WEBHOOK_CONNECT_TIMEOUT, settings.WEBHOOK_READ_TIMEOUT),
+                allow_redirects=False,  # a redirect could lead inside the network (SSRF)
+                stream=True,  # the answer's body is never read
+            )
+            response.close()
     except requests.RequestException as failure:
         return None, f"{type(failure).__name__}: {failure}"[:2000]
     return response.status_code, ""

@@ -388,6 +388,8 @@ IDEMPOTENCY_KEEP_HOURS = env.int("IDEMPOTENCY_KEEP_HOURS", default=24)
 WEBHOOKS_REQUIRE_HTTPS = env.bool("WEBHOOKS_REQUIRE_HTTPS", default=False)
 WEBHOOKS_ALLOW_PRIVATE_ADDRESSES = env.bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES", default=True)
 WEBHOOK_CONNECT_TIMEOUT = env.float("WEBHOOK_CONNECT_TIMEOUT", default=3.0)
+# Receivers' certificates are checked against the system's CAs, or the bundle at this path.
+WEBHOOK_TLS_VERIFY: bool | str = env("WEBHOOK_TLS_CA_BUNDLE", default="") or True
 WEBHOOK_READ_TIMEOUT = env.float("WEBHOOK_READ_TIMEOUT", default=10.0)
 # A failed attempt is tried again after WEBHOOK_RETRY_BACKOFF s, doubling, at most
 # TASK_RETRY_BACKOFF_MAX apart, WEBHOOK_MAX_ATTEMPTS in all: 10, 20, 40, 80, 120, 120, 120 s

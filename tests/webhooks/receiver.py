@@ -1,5 +1,6 @@
 """A real HTTP receiver on loopback for webhook tests: answers from a script, records each POST."""
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -16,7 +17,14 @@ class Received:
 class Receiver:
     """Answers the status codes in `answers` in turn (the last one from then on)."""
 
-    def __init__(self, answers: list[int], *, location: str = "", delay: float = 0.0):
+    def __init__(
+        self,
+        answers: list[int],
+        *,
+        location: str = "",
+        delay: float = 0.0,
+        tls: ssl.SSLContext | None = None,
+    ):
         self.answers = list(answers)
         self.received: list[Received] = []
         self.lock = threading.Lock()
@@ -45,6 +53,8 @@ class Receiver:
                 pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        if tls is not None:  # https: the listening socket speaks TLS with tls's certificate
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
