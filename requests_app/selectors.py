@@ -402,3 +402,11 @@ def open_addition(req: FederationRequest) -> DomainAddition | None:
         .first()
     )
     return found
+
+
+def allow_list_changes_on(day: date) -> tuple[list[str], list[str]]:
+    """The domains that join the allow list on day and those that leave it (their entries
+    were dated ahead: a federation, suspension or removal from a later date)."""
+    starting = AllowListEntry.objects.filter(effective_date=day).values_list("domain", flat=True)
+    ending = AllowListEntry.objects.filter(effective_to=day).values_list("domain", flat=True)
+    return sorted(starting), sorted(ending)

@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import date
 from typing import Any
+
+from django.utils import timezone
 
 from requests_app.audit import on_audit
 from requests_app.models import AuditEvent, State
 from requests_app.outbox import enqueue_after_commit
+from requests_app.selectors import allow_list_changes_on
 from support.models import SupportRequest
 
 from .models import WebhookDelivery, WebhookEndpoint
@@ -49,6 +53,9 @@ AUDIT_ACTION_EVENTS: dict[str, str] = {
     # requests_app.services.domain_additions: a signed amendment put a new domain on the list.
     "domain.added": "allowlist.changed",
 }
+
+# A transition into or out of one of these changes what the allow list holds (now or later).
+ALLOW_LIST_STATES = {State.FEDERATED, State.REVOKED, State.OFFBOARDED}
 
 # Support's audit messages start with the reference: "SR-000123: open -> waiting", "SR-000123"
 # (support/services/support_requests.py).
@@ -92,7 +99,9 @@ def webhook_events_for(event: AuditEvent) -> list[tuple[str, dict[str, Any]]]:
             )
     elif mapped == "allowlist.changed":
         found.append((mapped, {"reason": event.action, "reference": request_data.get("reference")}))
-    if req and transition and State.FEDERATED in (event.from_state, event.to_state):
+    # Entering or leaving federated changes the list; so does ending an agreement from
+    # suspended (revoked, offboarded): an end dated ahead is brought forward to today.
+    if req and transition and ALLOW_LIST_STATES & {event.from_state, event.to_state}:
         found.append(("allowlist.changed", {"reason": event.action, "reference": req.reference}))
     return found
 
@@ -138,6 +147,28 @@ def queue_webhook_event(
         enqueue_after_commit(DELIVER_TASK, delivery_id=delivery.pk)
         deliveries.append(delivery)
     return deliveries
+
+
+def allow_list_day_event(*, day: date) -> list[WebhookDelivery]:
+    """allowlist.changed for what takes effect on day, decided earlier (entries dated ahead);
+    once a day, whatever the beat job's retries."""
+    starting, ending = allow_list_changes_on(day)
+    if not (starting or ending):
+        return []
+    already = WebhookDelivery.objects.filter(
+        event_type="allowlist.changed",
+        payload__data__reason="effective_today",
+        payload__data__date=day.isoformat(),
+    )
+    if already.exists():
+        return []
+    data = {
+        "reason": "effective_today",
+        "date": day.isoformat(),
+        "joining": len(starting),
+        "leaving": len(ending),
+    }
+    return queue_webhook_event("allowlist.changed", data, occurred_at=timezone.now())
 
 
 def on_audit_event(event: AuditEvent) -> None:

@@ -3,9 +3,12 @@
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
 
 from requests_app.email_task import TRANSIENT_DATABASE_ERRORS
 
+from .events import allow_list_day_event
 from .services import DeliveryBusy, webhook_deliver, webhook_deliveries_resume
 
 # As requests_app.email_task's options: acknowledged after it runs, a bounded run, the
@@ -49,3 +52,11 @@ def deliver_webhook(self, delivery_id: int) -> str:
 def resume_webhook_deliveries() -> int:
     """Beat: pending deliveries whose job was lost are queued again."""
     return webhook_deliveries_resume(overdue_seconds=settings.WEBHOOK_RESUME_AFTER_SECONDS)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def allow_list_changes_today() -> int:
+    """Beat, daily just after midnight: allowlist.changed for entries dated to take effect or
+    end today (the change set differs from today without anything being decided today)."""
+    with transaction.atomic():
+        return len(allow_list_day_event(day=timezone.localdate()))

@@ -256,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "requests_app.tasks.outbox_dispatch",
         "schedule": 30.0,
     },
+    # allowlist.changed for entries dated ahead that take effect or end today.
+    "allow-list-changes-today": {
+        "task": "webhooks.tasks.allow_list_changes_today",
+        "schedule": crontab(hour=0, minute=5),
+    },
     "resume-webhook-deliveries": {
         "task": "webhooks.tasks.resume_webhook_deliveries",
         "schedule": 300.0,

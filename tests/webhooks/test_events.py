@@ -12,11 +12,17 @@ from portal_kit.errors import ActionRefused
 from requests_app.models import ContactRole, OutboxMessage, State
 from requests_app.services.domain_changes import domain_remove
 from requests_app.services.lifecycle import request_federate, request_review
+from requests_app.services.suspension import request_revoke, request_suspend
 from support.models import SupportRequest
 from support.services.support_requests import support_contact_reply, support_update
-from tests.factories import FederationRequestFactory, request_in
+from tests.factories import FederationRequestFactory, UserFactory, request_in
 from tests.helpers import finish_check_runs, submit_lakeside_care
-from webhooks.events import AUDIT_ACTION_EVENTS, DELIVER_TASK, EVENT_TYPES
+from webhooks.events import (
+    AUDIT_ACTION_EVENTS,
+    DELIVER_TASK,
+    EVENT_TYPES,
+    allow_list_day_event,
+)
 from webhooks.models import DeliveryStatus, WebhookDelivery
 from webhooks.services import webhook_endpoint_update
 
@@ -197,4 +203,53 @@ def test_removing_a_federated_domain_changes_the_allow_list(make_endpoint, feedb
     assert changed.payload["data"] == {
         "reason": "request.domain_removed",
         "reference": req.reference,
+    }
+
+
+def test_revoking_a_suspension_dated_ahead_changes_the_allow_list(make_endpoint, feedback_user):
+    """The suspension was dated next week; revoking brings the end forward to today."""
+    endpoint, _ = make_endpoint(["allowlist.changed"])
+    colleague = UserFactory(username="colin.colleague", groups=["Feedback team"])
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user)
+    request_federate(request_id=req.pk, actor=feedback_user)
+    request_suspend(
+        request_id=req.pk,
+        actor=feedback_user,
+        reason="DMARC at p=none.",
+        effective_date=timezone.localdate() + datetime.timedelta(days=7),
+    )
+    before = len(deliveries_to(endpoint))
+
+    request_revoke(request_id=req.pk, actor=colleague, reason="Not fixed.")
+
+    assert len(deliveries_to(endpoint)) == before + 1
+    latest = WebhookDelivery.objects.filter(endpoint=endpoint).order_by("pk").last()
+    assert latest.payload["data"] == {
+        "reason": "request.revoked",
+        "reference": req.reference,
+    }
+
+
+def test_entries_dated_ahead_send_allowlist_changed_on_their_day_once(
+    make_endpoint, feedback_user
+):
+    endpoint, _ = make_endpoint(["allowlist.changed"])
+    req = request_in(State.EVIDENCE_VERIFIED, feedback_user)
+    request_federate(request_id=req.pk, actor=feedback_user)
+    next_week = timezone.localdate() + datetime.timedelta(days=7)
+    request_suspend(
+        request_id=req.pk, actor=feedback_user, reason="DMARC at p=none.", effective_date=next_week
+    )
+    before = len(deliveries_to(endpoint))
+
+    assert allow_list_day_event(day=next_week - datetime.timedelta(days=1)) == []
+    [delivery] = allow_list_day_event(day=next_week)
+    assert allow_list_day_event(day=next_week) == []  # the job retried: once a day
+
+    assert len(deliveries_to(endpoint)) == before + 1
+    assert delivery.payload["data"] == {
+        "reason": "effective_today",
+        "date": next_week.isoformat(),
+        "joining": 0,
+        "leaving": len(req.domains.all()),
     }
