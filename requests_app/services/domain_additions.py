@@ -192,6 +192,41 @@ def _free(addition: DomainAddition) -> None:
     addition.domain.save(update_fields=["is_live"])
 
 
+# How an addition closes without its domain: (audit code, the email the organisation gets).
+CLOSINGS = {
+    "refuse": ("domain.addition_refused", "refused"),
+    "cancel": ("domain.addition_cancelled", "cancelled"),
+}
+
+
+def _close(
+    req: FederationRequest,
+    addition: DomainAddition,
+    *,
+    action: str,
+    reason: str,
+    actor: User | None,
+    actor_label: str = "",
+    **kwargs: object,
+) -> None:
+    """Under both row locks: refuse or cancel the addition, audited with reason; the domain is
+    let go and the organisation emailed."""
+    audit_action, email = CLOSINGS[action]
+    apply_addition_transition(
+        req,
+        addition,
+        actor=actor,
+        action=action,
+        audit_action=audit_action,
+        message=f"{addition.domain.display_name} is not added: {reason}",
+        actor_label=actor_label,
+        reason=reason,
+        **kwargs,
+    )
+    _free(addition)
+    queue_addition_email(addition, email)
+
+
 def domain_addition_refuse(*, addition_id: int, actor: User, reason: str) -> DomainAddition:
     """The Feedback team refuses an asked-for domain, with the reason the organisation is
     emailed; the domain is let go."""
@@ -201,18 +236,7 @@ def domain_addition_refuse(*, addition_id: int, actor: User, reason: str) -> Dom
         raise ActionRefused("Give the reason for refusing the domain; the organisation is told it.")
     with transaction.atomic():
         req, addition = lock_addition(addition_id)
-        apply_addition_transition(
-            req,
-            addition,
-            actor=actor,
-            action="refuse",
-            audit_action="domain.addition_refused",
-            message=f"{addition.domain.display_name} is not added: {reason}",
-            decider=actor,
-            reason=reason,
-        )
-        _free(addition)
-        queue_addition_email(addition, "refused")
+        _close(req, addition, action="refuse", reason=reason, actor=actor, decider=actor)
     return addition
 
 
@@ -230,17 +254,7 @@ def domain_addition_cancel(*, addition_id: int, actor: User, reason: str) -> Dom
             raise ActionRefused(
                 f"Adding {addition.domain.display_name} is not approved yet: refuse it instead."
             )
-        apply_addition_transition(
-            req,
-            addition,
-            actor=actor,
-            action="cancel",
-            audit_action="domain.addition_cancelled",
-            message=f"{addition.domain.display_name} is not added: {reason}",
-            reason=reason,
-        )
-        _free(addition)
-        queue_addition_email(addition, "cancelled")
+        _close(req, addition, action="cancel", reason=reason, actor=actor)
     return addition
 
 
@@ -361,15 +375,4 @@ def additions_cancel_open(
         .select_related("domain")
         .filter(request=req, state__in=states)
     ):
-        apply_addition_transition(
-            req,
-            addition,
-            actor=actor,
-            action="cancel",
-            audit_action="domain.addition_cancelled",
-            message=f"{addition.domain.display_name} is not added: {why}",
-            actor_label=actor_label,
-            reason=why,
-        )
-        _free(addition)
-        queue_addition_email(addition, "cancelled")
+        _close(req, addition, action="cancel", reason=why, actor=actor, actor_label=actor_label)
