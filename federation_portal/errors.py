@@ -8,8 +8,11 @@ The 403 and 404 pages render with it, so a signed-in contact keeps the account b
 
 import codecs
 import json
+import logging
+from collections.abc import Callable
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -21,13 +24,18 @@ from django.http import (
 from django.template import loader
 from django.utils.http import parse_header_parameters
 
+logger = logging.getLogger(__name__)
+
 API_PREFIX = "/api/"
 API_TITLES = {
     400: "The request has errors",
     403: "Not allowed",
     404: "Not found",
     500: "Something went wrong on our side",
+    503: "Unavailable for a moment",
 }
+# A database that is restarting or failing over answers again within this (seconds).
+DATABASE_RETRY_AFTER = 30
 
 
 def _api_problem(request: HttpRequest, status: int, detail: str) -> HttpResponse | None:
@@ -72,6 +80,29 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if problem:
         return problem
     return HttpResponseServerError(_without_request("500.html"))
+
+
+class DatabaseUnavailableMiddleware:
+    """A view that meets a database gone away (PostgreSQL restarting, a failover) answers 503
+    with Retry-After, not 500: nothing is wrong with what was sent, and the transaction rolled
+    back, so sending it again in a moment is right. Rendered without the request (its session
+    may be what failed)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, OperationalError | InterfaceError):
+            return None
+        logger.warning("database unavailable for %s: %s", request.path, exception)
+        response = _api_problem(
+            request, 503, "The portal's database is unavailable for a moment: send it again."
+        ) or HttpResponse(_without_request("503.html"), status=503)
+        response["Retry-After"] = str(DATABASE_RETRY_AFTER)
+        return response
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:

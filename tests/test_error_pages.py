@@ -9,6 +9,7 @@ import re._parser as regex_parser  # the standard library's own regex parser (sr
 
 import pytest
 from django.conf import settings
+from django.db import OperationalError
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, path, resolve
@@ -32,8 +33,18 @@ def _ok(request):
     return HttpResponse("ok")
 
 
-# A URLconf with the portal's pages and handlers, and one view that fails.
-urlpatterns = [path("boom/", _boom), path("boom-post/", _ok), *portal_urlpatterns]
+def _database_gone(request):
+    raise OperationalError("terminating connection due to administrator command")
+
+
+# A URLconf with the portal's pages and handlers, and views that fail.
+urlpatterns = [
+    path("boom/", _boom),
+    path("boom-post/", _ok),
+    path("database-gone/", _database_gone),
+    path("api/database-gone/", _database_gone),
+    *portal_urlpatterns,
+]
 handler400 = "federation_portal.errors.bad_request"
 handler403 = "federation_portal.errors.permission_denied"
 handler404 = "federation_portal.errors.page_not_found"
@@ -87,10 +98,24 @@ def test_400_403_404_and_500_are_the_portals_own_pages_each_with_its_own_title(
     )
     titles[404] = _assert_portal_page(client.get("/no-such-page/"), 404)
     titles[500] = _assert_portal_page(client.get("/boom/"), 500)
+    # PostgreSQL restarting: nothing wrong with what was sent; try again in a moment.
+    unavailable = client.get("/database-gone/")
+    titles[503] = _assert_portal_page(unavailable, 503)
+    assert unavailable["Retry-After"] == "30"
 
     assert len(set(titles.values())) == len(titles), titles
     assert "Page not found" in titles[404]
     assert "problem with the service" in titles[500]
+    assert "unavailable for a moment" in titles[503]
+
+
+@pytest.mark.urls(__name__)
+def test_under_the_api_a_database_gone_away_is_a_503_problem():
+    response = Client(raise_request_exception=False).post("/api/database-gone/")
+    assert response.status_code == 503
+    assert response["Content-Type"] == "application/problem+json"
+    assert response["Retry-After"] == "30"
+    assert response.json()["status"] == 503
 
 
 # Charsets a client may name for a body: unknown, multibyte, legacy, one that Python decodes

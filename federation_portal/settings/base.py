@@ -55,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "requests_app.audit.AuditContextMiddleware",
+    # Last, so it is the first to see a view's exception: a database gone away is a 503.
+    "federation_portal.errors.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "federation_portal.urls"
