@@ -4,11 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from federation_portal.permissions import may
-from portal_kit.admin import ReadOnlyAdminMixin
+from portal_kit.admin import ReadOnlyAdminMixin, shown_once
 from portal_kit.errors import ActionRefused
 
 from .models import ApiClient, ApiKey
@@ -161,16 +160,14 @@ class ApiClientAdmin(admin.ModelAdmin):
         return self._key_shown(request, obj, request._new_api_key)
 
     def _key_shown(self, request, client, key):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"The key for {client.name}",
-            "client": client,
-            "plaintext": key.plaintext,
-            "opts": self.opts,
-        }
-        response = TemplateResponse(request, KEY_SHOWN_TEMPLATE, context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return shown_once(
+            self,
+            request,
+            KEY_SHOWN_TEMPLATE,
+            title=f"The key for {client.name}",
+            client=client,
+            plaintext=key.plaintext,
+        )
 
     def get_urls(self):
         wrap = self.admin_site.admin_view

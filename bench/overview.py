@@ -13,12 +13,7 @@ downloads (every request waiting on the team; the days in each state). Prints me
 latency, median CPU time and the number of SQL queries of each.
 """
 
-import argparse
-import os
-import random
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,17 +23,7 @@ import pages  # noqa: E402 (bench/pages.py: the seeding and the measuring are th
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=50_000, help="rows to seed (50000)")
-    parser.add_argument("--database-url", default=pages.DEFAULT_DATABASE_URL)
-    parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
-    parser.add_argument("--runs", type=int, default=30, help="timed requests per page (30)")
-    parser.add_argument("--warmup", type=int, default=3, help="untimed requests first (3)")
-    parser.add_argument("--seed", type=int, default=1596, help="random seed for the data")
-    parser.add_argument("--sql", action="store_true", help="print each page's SQL")
-    parser.add_argument(
-        "--explain", action="store_true", help="EXPLAIN ANALYZE each page's slowest query"
-    )
+    parser = pages.bench_arguments(__doc__.splitlines()[0])
     parser.add_argument(
         "--no-jit",
         action="store_true",
@@ -46,28 +31,9 @@ def main() -> None:
         "without it), to compare",
     )
     args = parser.parse_args()
-
-    database = pages.prepare_database(args.database_url, fresh=args.fresh)
-    scratch = tempfile.TemporaryDirectory(prefix="fp-overview-bench-")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "federation_portal.settings.test"
-    os.environ["DATABASE_URL"] = args.database_url
-    os.environ["TEST_SCRATCH_DIR"] = scratch.name
-    sys.path.insert(0, str(ROOT))
-
-    import django
-
-    django.setup()
-
-    from django.core.management import call_command
-
-    started = time.perf_counter()
-    call_command("migrate", verbosity=0, interactive=False)
-    print(f"database: {database}; migrated in {time.perf_counter() - started:.1f} s")
-
-    staff = pages.staff_users()
-    pages.seed(args.requests, random.Random(args.seed), staff)
-    vacuum_analyse()
-    pages.print_row_counts()
+    scratch = pages.seeded_django(
+        args, scratch_prefix="fp-overview-bench-", statistics_step=vacuum_analyse
+    )
     if args.no_jit:
         from django.db import connection
 

@@ -71,8 +71,9 @@ REJECTION_REASONS = [
 WITHDRAWAL_REASONS = ["", "We are moving to NHSmail instead.", "Raised twice by mistake."]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def bench_arguments(description: str) -> argparse.ArgumentParser:
+    """The arguments every benchmark on the seeded database takes; add its own, then parse."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--requests", type=int, default=50_000, help="rows to seed (50000)")
     parser.add_argument(
         "--database-url",
@@ -80,20 +81,28 @@ def main() -> None:
         help=f"PostgreSQL or sqlite:/// URL (default {DEFAULT_DATABASE_URL})",
     )
     parser.add_argument("--fresh", action="store_true", help="drop and recreate the database")
-    parser.add_argument("--runs", type=int, default=30, help="timed requests per page (30)")
+    parser.add_argument("--runs", type=int, default=30, help="timed requests per case (30)")
     parser.add_argument("--warmup", type=int, default=3, help="untimed requests first (3)")
     parser.add_argument("--seed", type=int, default=1596, help="random seed for the data")
-    parser.add_argument("--sql", action="store_true", help="print each page's SQL")
+    parser.add_argument("--sql", action="store_true", help="print each case's SQL")
     parser.add_argument(
-        "--explain", action="store_true", help="EXPLAIN ANALYZE each page's slowest query"
+        "--explain", action="store_true", help="EXPLAIN ANALYZE each case's slowest query"
     )
-    args = parser.parse_args()
+    return parser
 
+
+def seeded_django(
+    args, *, scratch_prefix: str, statistics_step=None
+) -> tempfile.TemporaryDirectory:
+    """Django on the benchmark database, migrated and seeded with args.requests requests
+    (a database seeded before is reused), its planner statistics fresh (statistics_step, or
+    ANALYZE). Returns the scratch folder the test settings keep uploads and mail in; clean it
+    up at the end."""
     database = prepare_database(args.database_url, fresh=args.fresh)
-    scratch = tempfile.TemporaryDirectory(prefix="fp-pages-bench-")
+    scratch = tempfile.TemporaryDirectory(prefix=scratch_prefix)
     os.environ["DJANGO_SETTINGS_MODULE"] = "federation_portal.settings.test"
     os.environ["DATABASE_URL"] = args.database_url
-    # The test settings keep uploads and mail here; the benchmark writes neither.
+    # The test settings keep uploads and mail here; the benchmarks write neither.
     os.environ["TEST_SCRATCH_DIR"] = scratch.name
     sys.path.insert(0, str(ROOT))
 
@@ -111,10 +120,15 @@ def main() -> None:
     call_command("migrate", verbosity=0, interactive=False)
     print(f"database: {database}; migrated in {time.perf_counter() - started:.1f} s")
 
-    staff = staff_users()
-    seed(args.requests, random.Random(args.seed), staff)
-    analyse()
+    seed(args.requests, random.Random(args.seed), staff_users())
+    (statistics_step or analyse)()
     print_row_counts()
+    return scratch
+
+
+def main() -> None:
+    args = bench_arguments(__doc__.splitlines()[0]).parse_args()
+    scratch = seeded_django(args, scratch_prefix="fp-pages-bench-")
 
     targets = pick_targets()
     figures = measure_pages(

@@ -4,11 +4,10 @@ and replay a delivery."""
 from django import forms
 from django.contrib import admin, messages
 from django.shortcuts import get_object_or_404, redirect
-from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
 from api.models import ApiClient
-from portal_kit.admin import ReadOnlyAdminMixin
+from portal_kit.admin import ReadOnlyAdminMixin, shown_once
 from portal_kit.errors import ActionRefused
 
 from .addresses import url_refusal
@@ -81,16 +80,14 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         request._new_webhook_secret = secret  # shown by response_add, once
 
     def response_add(self, request, obj, post_url_continue=None):
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"The signing secret for {obj.url}",
-            "endpoint": obj,
-            "secret": request._new_webhook_secret,
-            "opts": self.opts,
-        }
-        response = TemplateResponse(request, SECRET_SHOWN_TEMPLATE, context)
-        response["Cache-Control"] = "no-store"
-        return response
+        return shown_once(
+            self,
+            request,
+            SECRET_SHOWN_TEMPLATE,
+            title=f"The signing secret for {obj.url}",
+            endpoint=obj,
+            secret=request._new_webhook_secret,
+        )
 
 
 class WebhookAttemptInline(ReadOnlyAdminMixin, admin.TabularInline):
