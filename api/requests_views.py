@@ -46,28 +46,27 @@ REFERENCE = OpenApiParameter(
     pattern=r"^[A-Za-z]{2}-[0-9]{1,9}$",
 )
 
-
-# A domain filter the portal cannot read as a domain name: no request holds it.
-NO_SUCH_DOMAIN = "-"
 FILTERS = ("state", "organisation", "domain", "updated_since")
 LIST_PARAMETERS = (*FILTERS, "cursor", "page_size")
 
 
-def _filters(params) -> dict:
-    """The list's query parameters as requests_listed's arguments, or a 400 naming the bad one."""
+def _filters(params) -> dict | None:
+    """The list's query parameters as requests_listed's arguments, or a 400 naming the bad one;
+    None when they match no request whatever the data."""
     # A NUL anywhere in the query is refused at the door (federation_portal.errors).
     errors: dict[str, list[str]] = {}
     state = params.get("state", "")
     if "state" in params and state not in STATE_CHOICES:
         errors["state"] = [f"Use one of: {', '.join(STATE_CHOICES)}."]
     domain = params.get("domain", "")
+    readable = True
     if domain:
         try:
             domain = normalise_domain(domain)
         except DomainError:
             # Not a name any request could hold: it matches none (an empty page, not a 400;
             # no schema can say which strings are domain names).
-            domain = NO_SUCH_DOMAIN
+            readable = False
     changed_since = None
     if "updated_since" in params:
         try:
@@ -80,6 +79,8 @@ def _filters(params) -> dict:
             ]
     if errors:
         raise serializers.ValidationError(errors)
+    if not readable:
+        return None
     return {
         "state": state,
         "organisation": params.get("organisation", ""),
@@ -176,7 +177,12 @@ class RequestListView(APIView):
     )
     def get(self, request):
         refuse_unknown_parameters(request.query_params, LIST_PARAMETERS)
-        requests = selectors.requests_listed(**_filters(request.query_params))
+        filters = _filters(request.query_params)
+        requests = (
+            selectors.requests_listed(**filters)
+            if filters is not None
+            else FederationRequest.objects.none()
+        )
         paginator = ApiCursorPagination()
         page = paginator.paginate_queryset(requests, request, view=self)
         return paginator.get_paginated_response(RequestSummarySerializer(page, many=True).data)

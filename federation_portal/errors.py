@@ -118,7 +118,7 @@ def _is_utf8(charset: str) -> bool:
         return False
 
 
-class RefuseForeignCharsetMiddleware:
+class RefuseUnreadableRequestMiddleware:
     """Answer 400 to a request whose Content-Type names a charset other than UTF-8, or whose
     path or query string holds a NUL character.
 

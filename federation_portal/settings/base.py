@@ -46,7 +46,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",  # outermost but one: error pages get the policy too
-    "federation_portal.errors.RefuseForeignCharsetMiddleware",  # before anything reads a body
+    "federation_portal.errors.RefuseUnreadableRequestMiddleware",  # before anything reads a body
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
